@@ -1,0 +1,66 @@
+# WGEC Report. `make` builds the report; `make test` runs the tests. `make help` lists the rest.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := uv==0.13.9
+STAMP  := $(VENV)/.installed
+SYSTEM := $(VENV)/.system-packages
+DATA   ?= data
+OUT    ?= _build
+# Debian packages: Liberation/Noto fonts and Pango for the PDF engine, poppler and qpdf to read
+# PDFs in the tests, Chromium for the browser tests.
+APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
+                poppler-utils qpdf chromium
+
+.DEFAULT_GOAL := report
+.PHONY: help report html check test test-fast lock clean distclean deps
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV)
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(SYSTEM): Makefile
+	@missing=""; \
+	if command -v dpkg >/dev/null; then \
+	  for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages. Run:  sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+deps: $(STAMP) $(SYSTEM)  ## create .venv and install the pinned dependencies and Debian packages
+
+report: html  ## build the report (HTML book)
+
+html: deps  ## build the HTML book into _build/html
+	$(BIN)/wgec html --data $(DATA) --out $(OUT)
+
+check: deps  ## validate the data tables
+	$(BIN)/wgec check --data $(DATA)
+
+test: deps  ## run every test (builds the book end to end)
+	$(BIN)/python -m pytest
+
+test-fast: deps  ## run the unit tests only
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lock: $(STAMP)  ## re-pin requirements.lock from pyproject.toml and regenerate environment.yml
+	$(BIN)/python tools/lock.py
+
+clean:  ## remove the build outputs
+	rm -rf $(OUT)
+
+distclean: clean  ## also remove the virtual environment
+	rm -rf $(VENV)

@@ -1,0 +1,259 @@
+"""The data package: the shipped tables are valid and traceable; bad tables give located errors."""
+
+import os
+import re
+
+import pytest
+
+from conftest import edit
+from wgec import data
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return data.load()
+
+
+def problems(data_dir):
+    with pytest.raises(data.DataError) as info:
+        data.load(data_dir)
+    return info.value.problems
+
+
+def only(problem_list):
+    assert len(problem_list) == 1, problem_list
+    return problem_list[0]
+
+
+# --- the shipped data ---------------------------------------------------------------
+
+def _lines(spec: str) -> range:
+    start, _, end = spec.partition("-")
+    return range(int(start), int(end or start) + 1)
+
+
+def _segment(lines: list[str], spec: str) -> str:
+    """The corrected source text of a line range, joined as a reader would read it."""
+    text = ""
+    for n in _lines(spec):
+        line = lines[n - 1].strip()
+        text += line if text.endswith("-") or not text else " " + line
+    return re.sub(r"\s+", " ", text)
+
+
+TRACED = {  # table -> the column whose text must stand in the source lines
+    "focus_areas": "text",
+    "characteristics": "text",
+    "recommendations": "text",
+    "mandate_paragraphs": "text",
+    "statements": "text",
+    "levels": "name",
+    "organizations": "acronym",
+    "organization_roles": "organization",
+    "format_options": "form",
+    "hosting_options": "host",
+    "report_structure": "title",
+}
+
+
+@pytest.mark.parametrize("table", sorted(TRACED))
+def test_every_row_is_in_its_source_lines(tables, table):
+    lines = tables.corrected_lines()
+    column = TRACED[table]
+    frame = tables[table]
+    assert len(frame) > 0
+    for row in frame.itertuples():
+        segment = _segment(lines, row.source_lines)
+        assert getattr(row, column) in segment, (table, row.source_lines, getattr(row, column), segment)
+
+
+def test_every_correction_is_printed_where_it_says(tables):
+    raw = tables.source_lines()
+    for fix in tables.corrections.itertuples():
+        assert fix.as_printed in raw[fix.line - 1], (fix.id, fix.line)
+
+
+def test_every_bullet_of_section_2_1_is_a_focus_area(tables):
+    # Bullet lines of the scope table are those the corrections table reads as bullets.
+    start = raw_index(tables, "2.1  Scope")
+    end = raw_index(tables, "2.3 High level")
+    fixes = tables.corrections
+    bullets = set(fixes[(fixes.kind == "bullet") & fixes.line.between(start, end)].line)
+    first_lines = {_lines(spec)[0] for spec in tables.focus_areas.source_lines}
+    assert bullets == first_lines
+
+
+def raw_index(tables, prefix):
+    return next(i for i, line in enumerate(tables.source_lines(), 1) if line.startswith(prefix))
+
+
+def test_every_organization_in_the_roles_table_is_named_at_some_level(tables):
+    assert set(tables.organizations.acronym) == set(tables.organization_roles.organization)
+
+
+def test_tables_are_typed(tables):
+    assert str(tables.focus_areas.position.dtype) == "Int64"
+    assert str(tables.corrections.applied.dtype) == "boolean"
+    meetings = tables.wgec_meetings
+    assert str(meetings.start_date.dtype).startswith("datetime64")
+    # An unknown date stays unknown: empty in the table, missing in the frame.
+    unknown = meetings[meetings.date_status != "verified"]
+    assert len(unknown) >= 1 and unknown.start_date.isna().all()
+
+
+# --- spreadsheet habits are accepted ---------------------------------------------------
+
+def test_bom_crlf_and_stray_spaces_are_accepted(data_copy):
+    path = data_copy / "characteristics.csv"
+    text = path.read_text(encoding="utf-8")
+    text = "\n".join(" , ".join(f" {c} " for c in line.split(",")) for line in text.splitlines())
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode() + b"\r\n\r\n,,,\r\n")
+    tables = data.load(data_copy)
+    assert tables.characteristics.text.iloc[0] == "Equal footing"
+    assert tables.characteristics.position.iloc[0] == 1
+
+
+def test_columns_in_another_order_are_accepted(data_copy):
+    path = data_copy / "hosting_options.csv"
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    path.write_text("\n".join(",".join(reversed(r)) for r in rows) + "\n")
+    assert list(data.load(data_copy).hosting_options.host) == ["UNGA", "ITU", "CSTD"]
+
+
+# --- bad data: one error, every problem located ----------------------------------------
+
+def test_wrong_delimiter(data_copy):
+    path = data_copy / "characteristics.csv"
+    path.write_text(path.read_text().replace(",", ";"))
+    p = only(problems(data_copy))
+    assert (p.file, p.row) == ("characteristics.csv", 1)
+    assert "semicolons" in p.expected
+
+
+def test_not_utf8_says_where(data_copy):
+    path = data_copy / "characteristics.csv"
+    path.write_bytes(path.read_bytes().replace(b"Inclusive", "Inclusivé".encode("latin-1")))
+    p = only(problems(data_copy))
+    assert p.file == "characteristics.csv" and p.row == 4
+    assert "UTF-8" in p.expected and "0xe9" in p.expected
+
+
+def test_missing_and_extra_column(data_copy):
+    edit(data_copy / "characteristics.csv", "id,position,text,source_lines", "id,position,wording,source_lines")
+    found = problems(data_copy)
+    assert {(p.file, p.row, p.column) for p in found} == {
+        ("characteristics.csv", 1, "text"), ("characteristics.csv", 1, "wording")}
+
+
+def test_empty_required_field(data_copy):
+    edit(data_copy / "characteristics.csv", "HLC-3,3,Inclusive,159", "HLC-3,3,,159")
+    p = only(problems(data_copy))
+    assert (p.file, p.row, p.column) == ("characteristics.csv", 4, "text")
+    assert "required" in p.expected
+
+
+def test_unknown_level(data_copy):
+    edit(data_copy / "focus_areas.csv", "FA-CON-2,content", "FA-CON-2,contents")
+    p = only(problems(data_copy))
+    assert (p.file, p.row, p.column, p.value) == ("focus_areas.csv", 7, "level", "contents")
+    assert "infrastructural" in p.expected
+
+
+def test_duplicate_id(data_copy):
+    edit(data_copy / "focus_areas.csv", "FA-CON-2,", "FA-CON-1,")
+    p = only(problems(data_copy))
+    assert (p.file, p.row, p.column, p.value) == ("focus_areas.csv", 7, "id", "FA-CON-1")
+    assert "row 6" in p.expected
+
+
+def test_role_naming_an_unknown_organization(data_copy):
+    edit(data_copy / "organization_roles.csv", "content,UNESCO,", "content,UNESCO-X,")
+    p = only(problems(data_copy))
+    assert (p.file, p.row, p.column, p.value) == ("organization_roles.csv", 6, "organization", "UNESCO-X")
+    assert "organizations.acronym" in p.expected
+
+
+def test_wrong_type(data_copy):
+    edit(data_copy / "characteristics.csv", "HLC-2,2,", "HLC-2,two,")
+    p = only(problems(data_copy))
+    assert (p.row, p.column, p.value) == (3, "position", "two")
+    assert "whole number" in p.expected
+
+
+def test_wrong_date(data_copy):
+    edit(data_copy / "wgec_meetings.csv", "2017-01-26", "26/01/2017")
+    p = only(problems(data_copy))
+    assert (p.file, p.row, p.column) == ("wgec_meetings.csv", 3, "start_date")
+    assert "YYYY-MM-DD" in p.expected
+
+
+def test_empty_file(data_copy):
+    (data_copy / "levels.csv").write_text("")
+    p = problems(data_copy)[0]
+    assert p.file == "levels.csv" and "empty" in p.expected
+
+
+def test_missing_file(data_copy):
+    (data_copy / "statements.csv").unlink()
+    p = only(problems(data_copy))
+    assert p.file == "statements.csv" and "missing" in p.expected
+
+
+def test_missing_descriptor(data_copy):
+    (data_copy / "datapackage.json").unlink()
+    p = only(problems(data_copy))
+    assert p.file == "datapackage.json"
+
+
+def test_truncated_row(data_copy):
+    path = data_copy / "recommendations.csv"
+    text = path.read_text()
+    path.write_text(text[: text.index("BODY-7") + 40])  # cut inside a quoted cell
+    p = only(problems(data_copy))
+    assert p.file == "recommendations.csv" and "truncated" in p.expected
+
+
+def test_row_with_too_few_cells(data_copy):
+    edit(data_copy / "characteristics.csv", "HLC-8,8,Sustainability of cooperation,170", "HLC-8,8")
+    p = only(problems(data_copy))
+    assert (p.file, p.row) == ("characteristics.csv", 9)
+    assert "4 cells" in p.expected
+
+
+def test_control_character_is_a_data_error(data_copy):
+    edit(data_copy / "characteristics.csv", "Transparent", "Trans\x07parent")
+    p = only(problems(data_copy))
+    assert (p.row, p.column) == (3, "text") and "U+0007" in p.expected
+
+
+def test_binary_file(data_copy):
+    (data_copy / "levels.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    p = only(problems(data_copy))
+    assert p.file == "levels.csv" and "binary" in p.expected
+
+
+def test_symlink_outside_the_data_directory(data_copy, tmp_path):
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text((data_copy / "levels.csv").read_text())
+    (data_copy / "levels.csv").unlink()
+    os.symlink(outside, data_copy / "levels.csv")
+    p = only(problems(data_copy))
+    assert p.file == "levels.csv" and "outside" in p.expected
+
+
+def test_blank_rows_do_not_shift_row_numbers(data_copy):
+    edit(data_copy / "characteristics.csv", "HLC-2,2,Transparent,158\n", "HLC-2,2,Transparent,158\n,,,\n")
+    edit(data_copy / "characteristics.csv", "HLC-3,3,Inclusive", "HLC-3,3,")
+    p = only(problems(data_copy))
+    assert p.row == 5  # header 1, HLC-1 2, HLC-2 3, blank 4, HLC-3 5
+
+
+def test_every_problem_is_reported_at_once(data_copy):
+    edit(data_copy / "focus_areas.csv", "FA-CON-2,content", "FA-CON-2,contents")
+    edit(data_copy / "characteristics.csv", "HLC-2,2,", "HLC-2,two,")
+    (data_copy / "hosting_options.csv").write_text("")
+    found = problems(data_copy)
+    assert {p.file for p in found} == {"focus_areas.csv", "characteristics.csv", "hosting_options.csv"}
+    message = str(data.DataError(found))
+    assert message.startswith("3 problems in the data")
+    assert "focus_areas.csv, row 7, column 'level'" in message

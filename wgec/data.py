@@ -1,0 +1,332 @@
+"""Load the data package into typed DataFrames, validated against its Table Schemas.
+
+The schemas in ``datapackage.json`` are the single statement of what valid data is;
+frictionless checks types, required fields, enumerations, patterns, primary and
+foreign keys. This module only does what a spreadsheet user needs before that:
+accepts a BOM, CRLF and stray spaces, and turns everything else that is wrong into
+one :class:`DataError` that lists every problem with file, row, column, value and
+what was expected. Rows are counted as a spreadsheet counts them: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from frictionless import FrictionlessException, Package, Resource, Schema
+
+from . import paths
+
+DESCRIPTOR = "datapackage.json"
+_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the data, located as a spreadsheet user would look for it."""
+
+    file: str
+    expected: str
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        found = "" if self.value is None else f"found {_show(self.value)}; "
+        return f"{', '.join(where)}: {found}expected {self.expected}"
+
+
+class DataError(Exception):
+    """Every problem found in a data directory, reported at once."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        n = len(problems)
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the data:\n{lines}")
+
+
+class Tables(dict):
+    """The data package's tables by name (``tables.focus_areas`` or ``tables['focus_areas']``)."""
+
+    def __init__(self, frames: dict[str, pd.DataFrame], data_dir: Path, descriptor: dict):
+        super().__init__(frames)
+        self.data_dir = data_dir
+        self.descriptor = descriptor
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def source_lines(self) -> list[str]:
+        """The primary source (the contribution's text), one string per line, as printed."""
+        source = self.descriptor["sources"][0]["path"]
+        path = _inside(self.data_dir, source)
+        return path.read_text(encoding="utf-8").split("\n")
+
+    def corrected_lines(self) -> list[str]:
+        """The source lines with every applied correction of the corrections table made."""
+        lines = self.source_lines()
+        fixes = self["corrections"]
+        for fix in fixes[fixes["applied"]].itertuples():
+            i = int(fix.line) - 1
+            lines[i] = lines[i].replace(fix.as_printed, fix.reading, 1)
+        return lines
+
+
+def _show(value: str, limit: int = 60) -> str:
+    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    return repr(text)
+
+
+def _inside(data_dir: Path, relative: str) -> Path:
+    """Resolve a path named by the descriptor, refusing anything outside the data directory."""
+    base = data_dir.resolve()
+    target = (base / relative).resolve()
+    if Path(relative).is_absolute() or not target.is_relative_to(base):
+        raise ValueError(f"{relative} points outside the data directory")
+    return target
+
+
+def load(data_dir: str | Path | None = None) -> Tables:
+    """Load and validate every table of the data package in ``data_dir``.
+
+    Raises :class:`DataError` listing every problem found; returns typed DataFrames.
+    """
+    root = paths.data_dir(data_dir)
+    descriptor, problems = _read_descriptor(root)
+    if descriptor is None:
+        raise DataError(problems)
+
+    tables: dict[str, tuple[list[str], list[list[str]], list[int]]] = {}
+    for res in descriptor["resources"]:
+        read = _read_csv(root, res, problems)
+        if read is not None:
+            tables[res["name"]] = read
+
+    resources = []
+    for res in descriptor["resources"]:
+        if res["name"] not in tables:
+            continue
+        schema = dict(res["schema"])
+        # A foreign key into a table that could not be read would only repeat its error.
+        schema["foreignKeys"] = [
+            fk for fk in schema.get("foreignKeys", [])
+            if (fk["reference"].get("resource") or res["name"]) in tables
+        ]
+        header, rows, _ = tables[res["name"]]
+        resources.append(Resource(name=res["name"], data=[header, *rows],
+                                  schema=Schema.from_descriptor(schema)))
+    package = Package(resources=resources)
+    report = package.validate()
+    schemas = {r["name"]: r["schema"] for r in descriptor["resources"]}
+    for task in report.tasks:
+        rownums = tables[task.name][2]
+        for error in task.errors:
+            problems.append(_problem(task.name, _file(descriptor, task.name), error, schemas[task.name], rownums))
+    if problems:
+        raise DataError(_unique(problems))
+
+    frames = {}
+    for res in package.resources:
+        frames[res.name] = _frame(res)
+    return Tables(frames, root, descriptor)
+
+
+def _file(descriptor: dict, name: str) -> str:
+    return next(r["path"] for r in descriptor["resources"] if r["name"] == name)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.file, p.row, p.column)
+        # A cell that breaks a constraint usually breaks its foreign key too: say it once.
+        if key in seen and p.row is not None:
+            continue
+        seen.add(key)
+        out.append(p)
+    return out
+
+
+def _read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
+    path = root / DESCRIPTOR
+    if not root.is_dir():
+        return None, [Problem(str(root), "a data directory (it does not exist)")]
+    if not path.is_file():
+        return None, [Problem(DESCRIPTOR, f"a data package descriptor in {root} (the file is missing)")]
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, [Problem(DESCRIPTOR, f"valid UTF-8 JSON ({exc})")]
+    try:
+        Package.from_descriptor(descriptor, basepath=str(root))
+    except FrictionlessException as exc:
+        return None, [Problem(DESCRIPTOR, f"a valid Frictionless data package ({exc.error.message})")]
+    if not isinstance(descriptor.get("resources"), list) or not descriptor["resources"]:
+        return None, [Problem(DESCRIPTOR, "a list of resources")]
+    return descriptor, []
+
+
+def _read_csv(root: Path, res: dict, problems: list[Problem]):
+    """Read one CSV as a spreadsheet would save it; returns (header, rows, row numbers) or None."""
+    name = res.get("path")
+    if not isinstance(name, str):
+        problems.append(Problem(DESCRIPTOR, f"a file path for resource {res.get('name')!r}"))
+        return None
+    try:
+        path = _inside(root, name)
+    except ValueError:
+        problems.append(Problem(name, "a file inside the data directory (the path or its link points outside it)"))
+        return None
+    if not path.is_file():
+        problems.append(Problem(name, "the file to exist: the data package lists it, but it is missing"))
+        return None
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if not raw.strip():
+        problems.append(Problem(name, "a header row and data rows; the file is empty"))
+        return None
+    if b"\x00" in raw:
+        problems.append(Problem(name, "a CSV text file; it contains binary data (NUL bytes)"))
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        problems.append(Problem(
+            name, f"UTF-8 text; byte 0x{raw[exc.start]:02x} at line {line}, character {column} "
+                  "is not UTF-8 (save the file as 'CSV UTF-8')", row=line))
+        return None
+
+    fields = [f["name"] for f in res["schema"]["fields"]]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        records = list(reader)
+    except csv.Error as exc:
+        problems.append(Problem(name, f"well-formed CSV ({exc}; a quote left open, perhaps a truncated row?)",
+                                row=reader.line_num))
+        return None
+    header = [cell.strip() for cell in records[0]]
+    if len(header) == 1 and len(fields) > 1:
+        for delim, called in _DELIMITERS.items():
+            if delim in header[0]:
+                problems.append(Problem(
+                    name, f"columns separated by commas; this file separates them with {called} "
+                          "(save it as 'CSV UTF-8 (comma delimited)')", row=1, value=header[0]))
+                return None
+    bad_header = False
+    for column in fields:
+        if column not in header:
+            problems.append(Problem(name, f"a column named {column!r} (the header lacks it)", row=1, column=column))
+            bad_header = True
+    for column in header:
+        if column not in fields:
+            problems.append(Problem(name, f"only the columns {', '.join(fields)}", row=1, column=column or "(empty)",
+                                    value=column))
+            bad_header = True
+    for column in {c for c in header if header.count(c) > 1}:
+        problems.append(Problem(name, "each column once (it appears twice)", row=1, column=column))
+        bad_header = True
+    if bad_header:
+        return None
+
+    order = [header.index(f) for f in fields]
+    rows, rownums = [], []
+    for number, record in enumerate(records[1:], start=2):
+        cells = [cell.strip() for cell in record]
+        if not any(cells):
+            continue  # blank lines at the end of a sheet
+        if len(cells) != len(header):
+            problems.append(Problem(
+                name, f"{len(header)} cells as in the header; this row has {len(cells)} "
+                      "(a cell containing a comma needs quotes)", row=number))
+            continue
+        bad = False
+        for column, cell in zip(header, cells):
+            control = next((ch for ch in cell if unicodedata.category(ch) == "Cc"), None)
+            if control is not None:
+                problems.append(Problem(name, f"text without control characters (found U+{ord(control):04X})",
+                                        row=number, column=column, value=cell))
+                bad = True
+        if not bad:
+            rows.append([cells[i] for i in order])
+            rownums.append(number)
+    return fields, rows, rownums
+
+
+def _expected(field: dict, error) -> str:
+    cons = field.get("constraints", {})
+    note = getattr(error, "note", "") or ""
+    if error.type == "type-error":
+        return {
+            "integer": "a whole number",
+            "number": "a number",
+            "boolean": "true or false",
+            "date": "a date written YYYY-MM-DD",
+        }.get(field.get("type"), f"a value of type {field.get('type')}")
+    if "required" in note:
+        return "a value (this column is required)"
+    if "enum" in note:
+        return "one of: " + ", ".join(map(str, cons["enum"]))
+    if "pattern" in note:
+        return f"text matching the pattern {cons['pattern']}"
+    if "minimum" in note:
+        return f"a number of at least {cons['minimum']}"
+    return note or error.message
+
+
+def _problem(table: str, file: str, error, schema: dict, rownums: list[int]) -> Problem:
+    fields = {f["name"]: f for f in schema["fields"]}
+    row_number = getattr(error, "row_number", None)
+    row = rownums[row_number - 2] if row_number and 2 <= row_number < len(rownums) + 2 else row_number
+    if error.type == "primary-key":
+        match = re.search(r"position (\d+)", error.note or "")
+        first = rownums[int(match.group(1)) - 2] if match else None
+        key = [key] if isinstance(key := schema.get("primaryKey", []), str) else key
+        names = list(fields)
+        cells = list(getattr(error, "cells", []) or [])
+        value = ", ".join(str(cells[names.index(k)]) for k in key if names.index(k) < len(cells))
+        return Problem(file, f"a unique key (the same as in row {first})" if first else "a unique key",
+                       row=row, column=", ".join(key) or None, value=value or None)
+    if error.type == "foreign-key":
+        columns = list(getattr(error, "field_names", []) or [])
+        values = [str(c) for c in getattr(error, "field_cells", []) or []]
+        target = f"{error.reference_name or table}.{', '.join(error.reference_field_names)}"
+        return Problem(file, f"a value that exists in {target}", row=row,
+                       column=", ".join(columns) or None, value=", ".join(values) or None)
+    column = getattr(error, "field_name", None)
+    cell = getattr(error, "cell", None)
+    field = fields.get(column, {})
+    return Problem(file, _expected(field, error), row=row, column=column,
+                   value=None if cell is None else str(cell))
+
+
+_DTYPES = {"integer": "Int64", "boolean": "boolean", "string": "string", "number": "Float64"}
+
+
+def _frame(resource: Resource) -> pd.DataFrame:
+    rows = resource.read_rows()
+    names = resource.schema.field_names
+    frame = pd.DataFrame([[row[n] for n in names] for row in rows], columns=names)
+    for field in resource.schema.fields:
+        if field.type == "date":
+            frame[field.name] = pd.to_datetime(frame[field.name])
+        else:
+            frame[field.name] = frame[field.name].astype(_DTYPES.get(field.type, "object"))
+    return frame
