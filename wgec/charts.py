@@ -1,0 +1,246 @@
+"""The report's charts: functions that take the tables and return a matplotlib Figure.
+
+One shared style (:func:`style`): the Okabe-Ito colour-blind-safe palette, with colours
+chosen to differ in lightness and backed by hatching and marker shape, so that every
+chart still reads when printed in greyscale; text sized for an A4 page.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from contextlib import contextmanager
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+
+# Okabe & Ito (2008): distinct for the common colour-vision deficiencies.
+BLUE, ORANGE, GREEN, VERMILION, SKY, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#555555"
+LEVEL_STYLES = [  # colour, hatch: lightness and pattern differ too
+    (BLUE, ""), (ORANGE, "//"), (GREEN, ".."), (SKY, "xx"), (VERMILION, "\\\\"),
+]
+WIDTH = 6.3  # inches: the text width of an A4 page with UN margins
+FONTS = ["DejaVu Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans Arabic", "Noto Sans"]
+
+
+def _fonts() -> list[str]:
+    """The fallback chain of fonts that are installed (names in any UN language render)."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [name for name in FONTS if name in installed] or ["DejaVu Sans"]
+
+
+@contextmanager
+def style():
+    rc = {
+        "font.family": _fonts(),
+        "font.size": 10,
+        "axes.titlesize": 11,
+        "axes.labelsize": 10,
+        "xtick.labelsize": 9.5,
+        "ytick.labelsize": 9.5,
+        "legend.fontsize": 9.5,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": GREY,
+        "hatch.linewidth": 0.8,
+        "svg.hashsalt": "wgec-report",  # stable ids in the SVG: same data, same bytes
+        "svg.fonttype": "path",
+        "figure.dpi": 100,
+    }
+    with plt.rc_context(rc):
+        yield
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def _levels(tables) -> pd.DataFrame:
+    return tables.levels.sort_values("position")
+
+
+def focus_areas_by_level(tables):
+    """Figure 1: how many focus areas the contribution lists at each level."""
+    levels = _levels(tables)
+    areas = tables.focus_areas
+    counted = areas[areas.kind == "focus area"]
+    open_lists = set(areas[areas.kind == "list continues"].level)
+    counts = [int((counted.level == lid).sum()) for lid in levels.id]
+    with style():
+        fig, ax = plt.subplots(figsize=(WIDTH, 0.65 * len(levels) + 1.1))
+        y = list(range(len(levels)))[::-1]
+        for i, (yy, n) in enumerate(zip(y, counts)):
+            colour, hatch = LEVEL_STYLES[i % len(LEVEL_STYLES)]
+            ax.barh(yy, n, color=colour, hatch=hatch, edgecolor="black", linewidth=0.6, height=0.6)
+            note = f"{n}" + ("  (list left open)" if levels.id.iloc[i] in open_lists else "")
+            ax.text(n + max(counts + [1]) * 0.02, yy, note, va="center", fontsize=10)
+        ax.set_yticks(y, [_wrap(name, 22) for name in levels.name])
+        ax.set_xlabel("Number of focus areas")
+        ax.set_xlim(0, max(counts + [1]) * 1.45)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        fig.tight_layout()
+    return fig
+
+
+def _organizations(tables) -> pd.DataFrame:
+    """Organizations in the order a reader meets them: UN entities, then forums."""
+    roles = tables.organization_roles.merge(tables.levels[["id", "position"]].rename(
+        columns={"id": "level", "position": "level_position"}), on="level")
+    first = roles.sort_values(["level_position", "position"]).drop_duplicates("organization")
+    order = {org: i for i, org in enumerate(first.organization)}
+    orgs = tables.organizations.copy()
+    orgs["order"] = orgs.acronym.map(order).fillna(len(order))
+    orgs["forum"] = orgs.kind == "forum"
+    return orgs.sort_values(["forum", "order", "acronym"])
+
+
+def organization_matrix(tables):
+    """Figure 2: which organization the contribution names at which level."""
+    levels = _levels(tables)
+    orgs = _organizations(tables)
+    roles = tables.organization_roles
+    with style():
+        fig, ax = plt.subplots(figsize=(WIDTH, 0.3 * len(orgs) + 1.6))
+        rows = {acr: i for i, acr in enumerate(orgs.acronym)}
+        cols = {lid: j for j, lid in enumerate(levels.id)}
+        for role in roles.itertuples():
+            forum = role.column == "Forums"
+            ax.scatter(cols[role.level], rows[role.organization], s=110,
+                       marker="o" if forum else "s", linewidths=1.6,
+                       facecolors="white" if forum else BLUE, edgecolors=VERMILION if forum else BLUE, zorder=3)
+        n_un = int((~orgs.forum).sum())
+        if 0 < n_un < len(orgs):
+            ax.axhline(n_un - 0.5, color=GREY, linewidth=0.8, linestyle=":")
+        ax.set_xticks(list(cols.values()), [_wrap(n, 16) for n in levels.name])
+        ax.set_yticks(list(rows.values()), list(rows))
+        ax.set_xlim(-0.5, len(cols) - 0.5)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.xaxis.tick_top()
+        ax.grid(True, color="#dddddd", linewidth=0.6, zorder=0)
+        ax.tick_params(length=0)
+        for side in ("left", "bottom", "top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.scatter([], [], marker="s", s=80, color=BLUE, label="UN agencies column")
+        ax.scatter([], [], marker="o", s=80, facecolors="white", edgecolors=VERMILION, linewidths=1.6,
+                   label="Forums column")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+def _column(ax, x, labels, colour, fill, width=0.26, wrap=22, line=0.028):
+    """Boxes stacked evenly in a column of a diagram; returns each label's y position.
+
+    ``line`` is the height of one line of text in axes units; boxes grow with their text.
+    """
+    n = len(labels)
+    ys = {}
+    for i, text in enumerate(labels):
+        y = 1 - (i + 0.5) / max(n, 1)
+        ys[text] = y
+        wrapped = _wrap(text, wrap)
+        height = line * (wrapped.count("\n") + 1) + line
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.004",
+                                    facecolor=fill, edgecolor=colour, linewidth=1.2, zorder=2))
+        ax.text(x, y, wrapped, ha="center", va="center", fontsize=9, zorder=3)
+    return ys
+
+
+def organization_network(tables):
+    """Figure 3: UN entities (left) and forums (right) linked to the levels they are named at."""
+    levels = _levels(tables)
+    orgs = _organizations(tables)
+    roles = tables.organization_roles
+    un = list(orgs[~orgs.forum].acronym)
+    forums = list(orgs[orgs.forum].acronym)
+    with style():
+        fig, ax = plt.subplots(figsize=(WIDTH, max(len(un), len(forums), len(levels)) * 0.32 + 1.2))
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.06)
+        ax.axis("off")
+        left = _column(ax, 0.14, un, BLUE, "#e6f1f8")
+        mid = _column(ax, 0.5, list(levels.name), "black", "#f2f2f2", width=0.3)
+        right = _column(ax, 0.86, forums, VERMILION, "white")
+        names = dict(zip(levels.id, levels.name))
+        for role in roles.itertuples():
+            y_level = mid[names[role.level]]
+            if role.organization in left:
+                ax.plot([0.27, 0.35], [left[role.organization], y_level], color=BLUE, linewidth=1, zorder=1)
+            elif role.organization in right:
+                ax.plot([0.65, 0.73], [y_level, right[role.organization]], color=VERMILION, linewidth=1.2,
+                        linestyle=(0, (4, 2)), zorder=1)
+        for x, head in ((0.14, "UN entities"), (0.5, "Level"), (0.86, "Forums")):
+            ax.text(x, 1.04, head, ha="center", va="center", fontsize=10, fontweight="bold")
+        fig.tight_layout()
+    return fig
+
+
+def format_path(tables):
+    """Figure 4: the forms the body/mechanism could take, and the evolutionary path between them."""
+    forms = tables.format_options.sort_values("position")
+    start = list(forms[forms.stage == "starting form"].form)
+    end = list(forms[forms.stage == "end form"].form)
+    hosts = list(tables.hosting_options.sort_values("position").host)
+    with style():
+        fig, ax = plt.subplots(figsize=(WIDTH, max(len(start), len(end), 1) * 0.9 + 1.3))
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.22 if hosts else 0, 1.08)
+        ax.axis("off")
+        line = 0.5 / (max(len(start), len(end), 1) * 4)
+        ys_start = _column(ax, 0.2, start, ORANGE, "#fdf1d9", width=0.36, wrap=34, line=line) if start else {}
+        ys_end = _column(ax, 0.8, end, BLUE, "#e6f1f8", width=0.36, wrap=34, line=line) if end else {}
+        ax.text(0.2, 1.05, "Starting form", ha="center", fontsize=10, fontweight="bold")
+        ax.text(0.8, 1.05, "End form", ha="center", fontsize=10, fontweight="bold")
+        for y0 in ys_start.values():
+            for y1 in ys_end.values():
+                ax.add_patch(FancyArrowPatch((0.39, y0), (0.61, y1), arrowstyle="-|>", mutation_scale=14,
+                                             color=GREY, linewidth=1.2))
+        if ys_start and ys_end:
+            ax.text(0.5, 1.0, "evolves into", ha="center", va="center", fontsize=9.5, style="italic")
+        if hosts:
+            ax.text(0.2, -0.12, _wrap("Possible hosts: " + ", ".join(hosts), 40), ha="center", va="center",
+                    fontsize=9.5)
+        fig.tight_layout()
+    return fig
+
+
+def meetings_timeline(tables, highlight: int | None = None):
+    """Figure 5: the WGEC's meetings on a time line; a meeting whose date is unknown is set apart."""
+    meetings = tables.wgec_meetings.sort_values("number")
+    dated = meetings[meetings.start_date.notna()]
+    undated = meetings[meetings.start_date.isna()]
+    with style():
+        fig, ax = plt.subplots(figsize=(WIDTH, 2.4 if len(undated) else 2.0))
+        ax.axhline(0, color=GREY, linewidth=1)
+        for i, m in enumerate(dated.itertuples()):
+            mine = highlight is not None and m.number == highlight
+            ax.plot([m.start_date, m.end_date], [0, 0], color=BLUE, linewidth=5, solid_capstyle="butt")
+            ax.scatter([m.start_date], [0], s=120 if mine else 70, marker="D" if mine else "o",
+                       color=VERMILION if mine else BLUE, zorder=3, edgecolors="black", linewidths=0.6)
+            up = 0.35 if i % 2 == 0 else -0.35
+            days = f"{m.start_date.day}" + (f"–{m.end_date.day}" if m.end_date.day != m.start_date.day
+                                              and m.end_date.month == m.start_date.month else "")
+            label = f"Meeting {m.number}\n{days} {m.start_date:%b %Y}"
+            ax.text(m.start_date, up, label, ha="center", va="bottom" if up > 0 else "top", fontsize=9,
+                    fontweight="bold" if mine else "normal")
+        ax.set_ylim(-1.0, 1.0)
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+        if len(dated):
+            pad = pd.Timedelta(days=60)
+            ax.set_xlim(dated.start_date.min() - pad, dated.end_date.max() + pad)
+        import matplotlib.dates as mdates
+
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+        if len(undated):
+            names = ", ".join(str(n) for n in undated.number)
+            word = "Meeting" if len(undated) == 1 else "Meetings"
+            fig.text(0.5, 0.02, f"{word} {names}: date not found in the sources, not shown on the time line",
+                     ha="center", fontsize=9, style="italic")
+        fig.tight_layout(rect=(0, 0.1 if len(undated) else 0, 1, 1))
+    return fig

@@ -1,0 +1,105 @@
+"""The document's settings (one place: the `wgec_document` block of _config.yml) and its date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+DEFAULTS = {
+    "parent_organ": "Economic and Social Council",
+    "organ": "Commission on Science and Technology for Development",
+    "body": "Working Group on Enhanced Cooperation",
+    "symbol": "",
+    "distribution": "General",
+    "date": "",
+    "original": "English",
+    "meeting": None,
+    "agenda_item": "",
+    "reproduced_without_formal_editing": False,
+    "disclaimer": "",
+}
+DISTRIBUTIONS = ("General", "Limited", "Restricted")
+
+
+class ConfigError(ValueError):
+    user_facing = True
+
+
+def book_config(path: Path | None = None) -> dict:
+    """The whole of _config.yml, read with the safe loader."""
+    path = path or paths.CONFIG_FILE
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path.name}: cannot be read as YAML ({exc})") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path.name}: expected a mapping of settings at the top level")
+    return loaded
+
+
+def document(path: Path | None = None) -> dict:
+    """The `sphinx.config.wgec_document` settings, checked, with defaults filled in."""
+    name = (path or paths.CONFIG_FILE).name
+    raw = book_config(path).get("sphinx", {}).get("config", {}).get("wgec_document", {})
+    return check_document(raw, name)
+
+
+def check_document(raw: dict, name: str = "_config.yml") -> dict:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{name}: wgec_document: expected a mapping of settings")
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError(f"{name}: wgec_document: unknown setting {unknown[0]!r}; "
+                          f"expected one of {', '.join(DEFAULTS)}")
+    settings = {**DEFAULTS, **raw}
+    for key, default in DEFAULTS.items():
+        value = settings[key]
+        if value is None:
+            settings[key] = default
+        elif key == "meeting":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"{name}: wgec_document.meeting: expected a meeting number, found {value!r}")
+        elif key == "reproduced_without_formal_editing":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name}: wgec_document.{key}: expected true or false, found {value!r}")
+        elif not isinstance(value, str):
+            raise ConfigError(f"{name}: wgec_document.{key}: expected text, found {value!r}")
+    if settings["distribution"] not in DISTRIBUTIONS:
+        raise ConfigError(f"{name}: wgec_document.distribution: expected one of {', '.join(DISTRIBUTIONS)}, "
+                          f"found {settings['distribution']!r}")
+    if settings["date"]:
+        try:
+            dt.date.fromisoformat(settings["date"])
+        except ValueError:
+            raise ConfigError(f"{name}: wgec_document.date: expected a date written YYYY-MM-DD, "
+                              f"found {settings['date']!r}") from None
+    return settings
+
+
+def source_date() -> dt.datetime:
+    """The build's date: $SOURCE_DATE_EPOCH, else the last commit's time, else now (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        try:
+            epoch = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=paths.ROOT, capture_output=True,
+                                   text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            epoch = ""
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+    return dt.datetime.now(tz=dt.timezone.utc)
+
+
+def document_date(settings: dict) -> dt.date:
+    return dt.date.fromisoformat(settings["date"]) if settings["date"] else source_date().date()
+
+
+def un_date(day: dt.date) -> str:
+    """A date as UN documents write it: 25 September 2017."""
+    return f"{day.day} {day:%B %Y}"

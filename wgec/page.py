@@ -1,0 +1,104 @@
+"""What a notebook puts on the page: Markdown built safely from data, figures and tables.
+
+Data strings are untrusted. Everything taken from a table reaches the page through
+:func:`md` (every ASCII punctuation character backslash-escaped, which CommonMark and
+MyST read as that literal character), so a focus area called ``<b>x</b>`` or
+``{raw}`` shows exactly those characters and is never markup. Figures and tables are
+MyST directives whose captions are escaped the same way and whose alt text is a
+directive option (plain text, escaped again by the HTML writer).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import string
+from typing import Iterable, Sequence
+
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+_ESCAPE = {ch: "\\" + ch for ch in string.punctuation}
+
+
+def md(value) -> str:
+    """A data string as Markdown that renders as exactly that text."""
+    return "".join(_ESCAPE.get(ch, ch) for ch in str(value))
+
+
+def show(markdown: str) -> None:
+    """Put generated Markdown on the page (one paragraph or block per call)."""
+    display(Markdown(markdown))
+
+
+class SvgImage:
+    """An SVG document with a deterministic rendering (the figure's only output format)."""
+
+    def __init__(self, svg: str):
+        self.svg = svg
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def __repr__(self) -> str:
+        return "<figure>"
+
+
+def svg(fig) -> SvgImage:
+    """Render a matplotlib Figure to SVG with no date and stable ids."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "WGEC Report"})
+    plt.close(fig)
+    text = buffer.getvalue()
+    # Drop the XML prolog and doctype so the SVG can also be inlined.
+    return SvgImage(text[text.index("<svg"):])
+
+
+def _option(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def figure(fig, name: str, caption: str, alt: str) -> None:
+    """A numbered, captioned figure with alt text; ``caption`` is Markdown, ``alt`` plain text."""
+    glue(name, svg(fig), display=False)
+    show(f"::::{{glue:figure}} {name}\n:name: {name}\n:alt: {_option(alt)}\n:figclass: un-figure\n\n"
+         f"{caption}\n::::")
+
+
+def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: str,
+          widths: Iterable[int] | None = None, classes: str = "un-table") -> None:
+    """A numbered, captioned table; every cell is data and is escaped; ``caption`` is Markdown."""
+    lines = [f"::::{{list-table}} {caption}", ":header-rows: 1", f":name: {name}", f":class: {classes}"]
+    if widths:
+        lines.append(":widths: " + " ".join(str(w) for w in widths))
+    lines.append("")
+    for row in [header, *rows]:
+        cells = [_cell(value) for value in row]
+        lines.append(f"*   - {cells[0]}")
+        lines.extend(f"    - {cell}" for cell in cells[1:])
+    lines.append("::::")
+    show("\n".join(lines))
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    text = str(value)
+    if text in ("", "<NA>", "NaT", "nan"):
+        return "—"
+    return md(text)
+
+
+class _Plain:
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def literal(text: str) -> None:
+    """Text shown exactly as it is, in a literal block (no markup of any kind)."""
+    display(_Plain(text))

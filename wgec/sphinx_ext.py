@@ -1,0 +1,166 @@
+"""UN document conventions for the Sphinx build: numbered headings and paragraphs.
+
+Headings: chapters of the first part of ``_toc.yml`` are numbered I., II., ...; their
+section pages A., B., ...; headings inside a page take the next style (A., 1., (a)).
+Chapters of the second part are Annex I, Annex II, ...
+
+Paragraphs: the body paragraphs of the first part are numbered consecutively through
+the report, across pages, as UN documents do. Each paragraph gets a placeholder at read
+time (it knows its page and its place on the page); the numbers are filled in when the
+page is written, from the paragraph counts of all pages in reading order. That works the
+same for one page per document (html) and for one assembled document (singlehtml).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# A body paragraph sits directly in a section, or in myst-nb's cell and output containers;
+# paragraphs in lists, quotes, tables, figures, notes or other containers are not numbered.
+CELL_CLASSES = {"cell", "cell_output"}
+
+
+class para_number(nodes.inline):
+    """A paragraph number waiting for the page offsets (filled in at doctree-resolved)."""
+
+
+def roman(n: int) -> str:
+    out = ""
+    for value, numeral in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+                           (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out += numeral
+            n -= value
+    return out
+
+
+def label(style: str, n: int) -> str:
+    return {"I": f"{roman(n)}.", "A": f"{LETTERS[(n - 1) % 26]}.", "1": f"{n}.",
+            "a": f"({LETTERS[(n - 1) % 26].lower()})", "annex": f"Annex {roman(n)}"}[style]
+
+
+NEXT_STYLE = {"I": "A", "A": "1", "1": "a", "a": "a", "annex": "A"}
+
+
+def toc_plan(toc_file: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """Reading order of the documents, and each numbered document's (label, style)."""
+    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
+    order = [toc["root"]]
+    plan: dict[str, tuple[str, str]] = {}
+    for p, part in enumerate(toc.get("parts", [])):
+        for c, chapter in enumerate(part.get("chapters", []), start=1):
+            order.append(chapter["file"])
+            if p == 0:
+                plan[chapter["file"]] = (label("I", c), "I")
+            elif p == 1:
+                plan[chapter["file"]] = (label("annex", c), "annex")
+            for s, section in enumerate(chapter.get("sections", []), start=1):
+                order.append(section["file"])
+                if p == 0:
+                    plan[section["file"]] = (label("A", s), "A")
+    return order, plan
+
+
+def _body_paragraphs(doctree: nodes.document):
+    for para in doctree.findall(nodes.paragraph):
+        parent = para.parent
+        ok = True
+        while parent is not None and not isinstance(parent, nodes.document):
+            in_cell = isinstance(parent, nodes.container) and CELL_CLASSES & set(parent["classes"])
+            if not (isinstance(parent, nodes.section) or in_cell):
+                ok = False
+                break
+            parent = parent.parent
+        if ok and para.astext().strip():
+            yield para
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    order, plan = toc_plan(Path(app.srcdir) / "_toc.yml")
+    app.env.wgec_order = order
+    app.env.wgec_plan = plan
+    # Documents numbered I., II. ... (the first part) have numbered paragraphs.
+    app.env.wgec_numbered = {doc for doc, (_, style) in plan.items() if style in ("I", "A")}
+    if not hasattr(app.env, "wgec_counts"):
+        app.env.wgec_counts = {}
+
+
+def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    env = app.env
+    docname = env.docname
+    plan = env.wgec_plan.get(docname)
+    if plan is not None:
+        text, style = plan
+        sections = [s for s in doctree.children if isinstance(s, nodes.section)]
+        if sections:
+            _number_sections(sections[0], text, style)
+    count = 0
+    if docname in env.wgec_numbered:
+        for para in _body_paragraphs(doctree):
+            count += 1
+            marker = para_number("", "", classes=["un-para-num"], docname=docname, local=count)
+            para.insert(0, nodes.Text(" "))
+            para.insert(0, marker)
+            para["classes"].append("un-para")
+    env.wgec_counts[docname] = count
+
+
+def _number_sections(section: nodes.section, text: str, style: str) -> None:
+    title = section[0]
+    if isinstance(title, nodes.title):
+        title.insert(0, nodes.Text(f"{text} "))
+    inner = [s for s in section.children if isinstance(s, nodes.section)]
+    for n, child in enumerate(inner, start=1):
+        sub = NEXT_STYLE[style]
+        _number_sections(child, label(sub, n), sub)
+
+
+def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    getattr(env, "wgec_counts", {}).pop(docname, None)
+
+
+def on_env_merge_info(app, env, docnames, other) -> None:
+    env.wgec_counts.update({d: other.wgec_counts[d] for d in docnames if d in other.wgec_counts})
+
+
+def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    # A page's paragraph numbers depend on every page before it: rewrite them all.
+    return sorted(env.wgec_numbered & set(env.found_docs))
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    env = app.env
+    offsets, total = {}, 0
+    for doc in env.wgec_order:
+        offsets[doc] = total
+        total += env.wgec_counts.get(doc, 0)
+    for marker in list(doctree.findall(para_number)):
+        number = offsets.get(marker["docname"], 0) + marker["local"]
+        marker.replace_self(nodes.inline("", f"{number}.", classes=["un-para-num"]))
+
+
+def on_config_inited(app: Sphinx, config) -> None:
+    # The book's title, from _config.yml, for the front page's heading ({{ title }}).
+    substitutions = dict(getattr(config, "myst_substitutions", None) or {})
+    substitutions.setdefault("title", config.html_title or config.project)
+    config.myst_substitutions = substitutions
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("wgec_document", {}, "env")
+    app.connect("config-inited", on_config_inited)
+    app.add_node(para_number)
+    app.connect("builder-inited", on_builder_inited)
+    # Before Sphinx's own collectors (priority 500), so page titles carry their numbers.
+    app.connect("doctree-read", on_doctree_read, priority=400)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
+    app.connect("env-get-updated", on_env_get_updated)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
