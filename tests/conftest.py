@@ -19,3 +19,21 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path.name}"
     path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+WGEC = str(Path(__import__("sys").executable).with_name("wgec"))
+
+
+def run_wgec(*args, timeout=1800):
+    import subprocess
+
+    return subprocess.run([WGEC, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The real report, built once per test session as a user builds it; its html/ folder."""
+    out = tmp_path_factory.mktemp("book")
+    result = run_wgec("html", "--out", out)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out / "html"

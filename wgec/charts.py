@@ -47,7 +47,6 @@ def style():
         "axes.spines.right": False,
         "axes.edgecolor": GREY,
         "hatch.linewidth": 0.8,
-        "svg.hashsalt": "wgec-report",  # stable ids in the SVG: same data, same bytes
         "svg.fonttype": "path",
         "figure.dpi": 100,
     }

@@ -188,7 +188,8 @@ def organization_summary(tables) -> str:
     forums = orgs[orgs.kind == "forum"]
     text = (f"The contribution names {count(len(orgs), 'organization')} to be involved in enhanced "
             f"cooperation: {count(len(un), 'United Nations entity', 'United Nations entities')} and "
-            f"{count(len(forums), 'forum')} ({{numref}}`fig-organization-matrix`).")
+            f"{count(len(forums), 'forum')} ({{numref}}`tab-organizations`, {{numref}}`fig-organization-matrix` "
+            "and {numref}`fig-organization-network`).")
     per_org = roles.groupby("organization")["level"].nunique()
     everywhere = sorted(per_org[per_org == len(levels)].index)
     several = sorted(per_org[(per_org > 1) & (per_org < len(levels))].index)
@@ -564,7 +565,8 @@ def corrections_intro(tables) -> str:
     applied = fixes[fixes.applied]
     kept = fixes[~fixes.applied]
     text = (f"The contribution was received as an OCR transcript of a paper copy. {capital(count(len(applied), 'reading'))} "
-            "of damaged text were applied when its content was transcribed into the tables")
+            "of damaged text were applied when its content was transcribed into the tables "
+            "({numref}`tab-corrections`)")
     by_kind = applied.groupby("kind").size()
     if len(by_kind):
         text += " (" + join(f"{number(int(n))} {md(k)}" for k, n in by_kind.items()) + ")"

@@ -49,7 +49,9 @@ def svg(fig) -> SvgImage:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "WGEC Report"})
+    # The salt makes matplotlib's clip-path and glyph ids a function of the content, not random.
+    with plt.rc_context({"svg.hashsalt": "wgec-report"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "WGEC Report"})
     plt.close(fig)
     text = buffer.getvalue()
     # Drop the XML prolog and doctype so the SVG can also be inlined.

@@ -42,7 +42,7 @@ def roman(n: int) -> str:
 
 def label(style: str, n: int) -> str:
     return {"I": f"{roman(n)}.", "A": f"{LETTERS[(n - 1) % 26]}.", "1": f"{n}.",
-            "a": f"({LETTERS[(n - 1) % 26].lower()})", "annex": f"Annex {roman(n)}"}[style]
+            "a": f"({LETTERS[(n - 1) % 26].lower()})", "annex": f"Annex {roman(n)}."}[style]
 
 
 NEXT_STYLE = {"I": "A", "A": "1", "1": "a", "a": "a", "annex": "A"}
@@ -67,13 +67,20 @@ def toc_plan(toc_file: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
     return order, plan
 
 
+def _cell_container(node) -> bool:
+    """myst-nb's containers for a cell, its outputs, and (until a builder picks one) its MIME bundle."""
+    if not isinstance(node, nodes.container):
+        return False
+    return bool(CELL_CLASSES & set(node["classes"])) or node.get("nb_element") == "mime_bundle" \
+        or node.get("mime_type") == "text/markdown"
+
+
 def _body_paragraphs(doctree: nodes.document):
     for para in doctree.findall(nodes.paragraph):
         parent = para.parent
         ok = True
         while parent is not None and not isinstance(parent, nodes.document):
-            in_cell = isinstance(parent, nodes.container) and CELL_CLASSES & set(parent["classes"])
-            if not (isinstance(parent, nodes.section) or in_cell):
+            if not (isinstance(parent, nodes.section) or _cell_container(parent)):
                 ok = False
                 break
             parent = parent.parent
@@ -152,7 +159,21 @@ def on_config_inited(app: Sphinx, config) -> None:
     config.myst_substitutions = substitutions
 
 
+def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
+    """Drop sphinx-thebe's scripts: the book runs no live kernel, and Jupyter Book 1 adds
+    them twice (a console error on every page) with a URL on a CDN."""
+    def thebe(asset) -> bool:
+        name = getattr(asset, "filename", None) or str(asset)
+        body = getattr(asset, "attributes", {}).get("body", "")
+        return "thebe" in str(name).lower() or "THEBE" in body
+
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [asset for asset in context[key] if not thebe(asset)]
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("html-page-context", on_html_page_context, priority=900)
     app.add_config_value("wgec_document", {}, "env")
     app.connect("config-inited", on_config_inited)
     app.add_node(para_number)

@@ -1,0 +1,182 @@
+"""End to end: build the real report and read the HTML a reader gets."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import edit, run_wgec
+from test_narrative import append, rewrite
+from wgec import data, paths
+from wgec.sphinx_ext import toc_plan
+
+pytestmark = pytest.mark.slow
+
+
+def pages(html_dir: Path) -> dict[str, BeautifulSoup]:
+    order, _ = toc_plan(paths.TOC_FILE)
+    return {doc: BeautifulSoup((html_dir / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+            for doc in order}
+
+
+def article(soup) -> str:
+    return re.sub(r"\s+", " ", soup.select_one("article.bd-article").get_text(" "))
+
+
+@pytest.fixture(scope="module")
+def book(built_book):
+    return pages(built_book)
+
+
+@pytest.fixture(scope="module")
+def text(book):
+    return " ".join(article(s) for s in book.values())
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return data.load()
+
+
+def norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s)
+
+
+def test_every_section_page_exists_with_its_numbered_heading(book):
+    _, plan = toc_plan(paths.TOC_FILE)
+    assert len(book) == len(toc_plan(paths.TOC_FILE)[0])
+    for doc, (label, _) in plan.items():
+        h1 = book[doc].select_one("article h1").get_text(" ", strip=True)
+        assert h1.startswith(label + " "), (doc, h1)
+    assert book["notebooks/01_introduction"].select_one("article h2").get_text().startswith("A. ")
+
+
+def test_everything_in_the_data_is_in_the_report(text, tables):
+    for table, column in [("focus_areas", "text"), ("organizations", "acronym"), ("organizations", "name"),
+                          ("characteristics", "text"), ("recommendations", "text"), ("mandate_paragraphs", "text"),
+                          ("format_options", "form"), ("hosting_options", "host")]:
+        for value in tables[table][column]:
+            assert norm(value) in text or norm(value[:1].lower() + value[1:]) in text, (table, value)
+
+
+def test_front_page_has_the_masthead_and_says_it_is_a_draft(book):
+    front = article(book["notebooks/00_front_matter"])
+    for piece in ("United Nations", "Economic and Social Council", "DRAFT", "Distr.: General", "Original: English",
+                  "Commission on Science and Technology for Development", "Working Group on Enhanced Cooperation",
+                  "reproduced without formal editing", "not a report adopted"):
+        assert piece in front, piece
+
+
+def test_figures_are_numbered_svg_with_alt_text_from_the_data(book, built_book, tables):
+    figures = [f for s in book.values() for f in s.select("figure.un-figure")]
+    assert len(figures) >= 5
+    for fig in figures:
+        img = fig.select_one("img")
+        assert img["src"].endswith(".svg")
+        assert (built_book / "notebooks" / img["src"]).resolve().is_file()
+        assert len(img["alt"]) > 40 and not img["alt"].lower().startswith("a chart")
+        assert fig.select_one("figcaption .caption-number").get_text().startswith("Fig. ")
+    alts = " ".join(f.select_one("img")["alt"] for f in figures)
+    assert all(acr in alts for acr in tables.organizations.acronym)
+
+
+def test_figures_and_tables_are_cross_referenced(book):
+    refs = {a["href"].split("#")[-1] for s in book.values() for a in s.select("a.reference.internal")
+            if "#" in a.get("href", "")}
+    targets = {f["id"] for s in book.values() for f in s.select("figure.un-figure, table.un-table") if f.get("id")}
+    figures = {t for t in targets if t.startswith("fig-")}
+    assert len(figures) >= 5 and figures <= refs
+    body_tables = {t for t in targets if t.startswith("tab-") and not t.startswith("tab-data-")}
+    assert len(body_tables) >= 3 and body_tables <= refs
+
+
+def test_paragraphs_are_numbered_consecutively_across_pages(book):
+    numbers = [int(n.get_text().rstrip(".")) for s in book.values() for n in s.select("span.un-para-num")]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) > 20
+
+
+def test_sources_are_footnotes(book):
+    notes = book["notebooks/03_recommendations"].select("aside.footnote")
+    assert notes and all("Contribution, line" in n.get_text() for n in notes)
+
+
+def test_the_source_text_annex_is_the_source_with_line_numbers(book, tables):
+    block = book["notebooks/annex3_source_text"].select_one("article pre").get_text()
+    lines = tables.source_lines()
+    assert f"103  {lines[102]}" in block and block.count("\n") >= len(lines) - 1
+
+
+def test_the_site_makes_no_request_to_another_host(built_book):
+    for page in built_book.rglob("*.html"):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for tag, attr in (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")):
+            for el in soup.find_all(tag):
+                url = el.get(attr) or ""
+                assert not re.match(r"(https?:)?//", url), (page.name, url)
+
+
+def test_code_is_hidden(book):
+    assert not any(s.select(".cell_input") for s in book.values())
+
+
+# --- the data drives the text --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory, built_book):
+    """The report built from a copy of the data with one focus area added and one organization removed."""
+    root = tmp_path_factory.mktemp("changed")
+    shutil.copytree(paths.DATA_DIR, root / "data")
+    d = root / "data"
+    append(d / "focus_areas.csv", id="FA-INF-5", level="infrastructural", position="5",
+           text="Resilience of <b>undersea</b> cables {raw}`html`", kind="focus area", source_lines="103")
+    rewrite(d / "organizations.csv", lambda r: r["acronym"] != "WBG")
+    rewrite(d / "organization_roles.csv", lambda r: r["organization"] != "WBG")
+    assert run_wgec("check", "--data", d).returncode == 0
+    result = run_wgec("html", "--data", d, "--out", root / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root / "out" / "html"
+
+
+def test_counts_lists_and_figures_follow_the_data(book, changed, built_book):
+    new = pages(changed)
+    before = article(book["notebooks/02a_scope_and_focus_areas"])
+    after = article(new["notebooks/02a_scope_and_focus_areas"])
+    assert "21 focus areas" in before and "22 focus areas" in after
+    assert "four focus areas at the infrastructural level" in before
+    assert "five focus areas at the infrastructural level" in after
+    orgs_before = article(book["notebooks/02d_organizations"])
+    orgs_after = article(new["notebooks/02d_organizations"])
+    assert "15 organizations" in orgs_before and "14 organizations" in orgs_after
+    assert "WBG" in orgs_before and "WBG" not in orgs_after
+    assert "12 United Nations entities" in orgs_before and "11 United Nations entities" in orgs_after
+
+    def figure_srcs(soup):
+        return {f["id"]: f.select_one("img")["src"] for f in soup.select("figure.un-figure")}
+
+    old_figs = figure_srcs(book["notebooks/02a_scope_and_focus_areas"])
+    new_figs = figure_srcs(new["notebooks/02a_scope_and_focus_areas"])
+    assert old_figs["fig-focus-areas-by-level"] != new_figs["fig-focus-areas-by-level"]
+    alt = new["notebooks/02a_scope_and_focus_areas"].select_one("#fig-focus-areas-by-level img")["alt"]
+    assert "Infrastructural: 5" in alt
+    # A figure whose data did not change is byte-identical.
+    assert figure_srcs(book["notebooks/01_introduction"]) == figure_srcs(new["notebooks/01_introduction"])
+
+
+def test_a_data_string_is_never_markup(changed):
+    soup = pages(changed)["notebooks/02a_scope_and_focus_areas"]
+    item = next(li for li in soup.select("article li") if "undersea" in li.get_text())
+    assert item.get_text().strip() == "Resilience of <b>undersea</b> cables {raw}`html`"
+    assert item.find("b") is None and item.find("code") is None
+
+
+def test_a_failing_build_leaves_the_last_good_book(tmp_path, data_copy):
+    out = tmp_path / "out"
+    (out / "html").mkdir(parents=True)
+    (out / "html" / "index.html").write_text("last good build")
+    edit(data_copy / "levels.csv", "content,Content", "content,")
+    result = run_wgec("html", "--data", data_copy, "--out", out)
+    assert result.returncode == 1
+    assert "levels.csv, row 3, column 'name'" in result.stderr and "Traceback" not in result.stderr
+    assert (out / "html" / "index.html").read_text() == "last good build"
