@@ -13,7 +13,7 @@ APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 l
                 poppler-utils qpdf chromium
 
 .DEFAULT_GOAL := report
-.PHONY: help report html check test test-fast lock clean distclean deps
+.PHONY: help report html pdf check test test-fast lock clean distclean deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,10 +42,14 @@ $(SYSTEM): Makefile
 
 deps: $(STAMP) $(SYSTEM)  ## create .venv and install the pinned dependencies and Debian packages
 
-report: html  ## build the report (HTML book)
+report: deps  ## build the report: HTML book, PDF and archival PDF (the default)
+	$(BIN)/wgec build --data $(DATA) --out $(OUT)
 
-html: deps  ## build the HTML book into _build/html
+html: deps  ## build the HTML book only, into _build/html
 	$(BIN)/wgec html --data $(DATA) --out $(OUT)
+
+pdf: deps  ## build the PDF only, into _build/pdf/wgec-report.pdf
+	$(BIN)/wgec pdf --data $(DATA) --out $(OUT)
 
 check: deps  ## validate the data tables
 	$(BIN)/wgec check --data $(DATA)

@@ -31,9 +31,17 @@ def run_wgec(*args, timeout=1800):
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """The real report, built once per test session as a user builds it; its html/ folder."""
+def built(tmp_path_factory) -> Path:
+    """The real report (HTML, PDF, archival PDF), built once per test session as a user builds it."""
     out = tmp_path_factory.mktemp("book")
-    result = run_wgec("html", "--out", out)
+    result = run_wgec("build", "--out", out)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return out / "html"
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_book(built) -> Path:
+    return built / "html"
+
+
+OUTPUT = Path(__file__).with_name("output")  # renders for a person to look at (git-ignored)

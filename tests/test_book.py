@@ -77,7 +77,7 @@ def test_figures_are_numbered_svg_with_alt_text_from_the_data(book, built_book, 
         assert img["src"].endswith(".svg")
         assert (built_book / "notebooks" / img["src"]).resolve().is_file()
         assert len(img["alt"]) > 40 and not img["alt"].lower().startswith("a chart")
-        assert fig.select_one("figcaption .caption-number").get_text().startswith("Fig. ")
+        assert fig.select_one("figcaption .caption-number").get_text().startswith("Figure ")
     alts = " ".join(f.select_one("img")["alt"] for f in figures)
     assert all(acr in alts for acr in tables.organizations.acronym)
 

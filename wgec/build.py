@@ -1,8 +1,10 @@
-"""Build the report: the HTML book with Jupyter Book 1, strictly.
+"""Build the report: the HTML book (Jupyter Book 1, strictly) and the PDF (WeasyPrint).
 
-Each build goes to a fresh staging folder inside the output directory and replaces the
-previous ``html/`` only when it succeeded, so a failed build leaves the last good book
-untouched and no file of an older build lingers.
+One build reads and executes the notebooks once: the HTML builder and, for the PDF, the
+singlehtml builder share the same Sphinx environment. Everything is built in a fresh
+staging folder inside the output directory; the previous ``html/`` and ``pdf/`` are
+replaced only when the whole build succeeded, so a failed build leaves the last good
+outputs untouched and no file of an older build lingers.
 """
 
 from __future__ import annotations
@@ -15,36 +17,74 @@ from pathlib import Path
 
 from . import config, data, paths
 
+PDF_NAME = "wgec-report.pdf"
+ARCHIVAL_NAME = "wgec-report-archival.pdf"
+
 
 class BuildError(RuntimeError):
     user_facing = True
 
 
-def html(data_dir=None, out=None, quiet: bool | None = None) -> Path:
-    """Build the HTML book from ``data_dir`` into ``out/html``; returns that folder."""
+def _sphinx(builder: str, outdir: Path, doctrees: Path, fresh: bool, quiet: bool) -> None:
     from jupyter_book.sphinx import build_sphinx
 
+    status = build_sphinx(
+        paths.ROOT, outdir, path_config=paths.CONFIG_FILE, doctreedir=doctrees, noconfig=True,
+        confoverrides={"nitpicky": True, "latex_individualpages": False},
+        warningiserror=True, keep_going=True, builder=builder, freshenv=fresh, quiet=quiet,
+    )
+    if status != 0:
+        raise BuildError(f"the {builder} build failed (see the messages above)")
+
+
+def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
+          variant: str = "pdf/ua-1", quiet: bool | None = None) -> dict[str, Path]:
+    """Build the requested outputs from ``data_dir`` into ``out``; returns what was written."""
     data_path = paths.data_dir(data_dir)
-    data.load(data_path)  # a data error stops here, with its message, before Sphinx starts
-    config.document()  # so does a configuration error
+    tables = data.load(data_path)  # a data error stops here, with its message, before Sphinx starts
+    settings = config.document()  # so does a configuration error
     out = Path(out or paths.BUILD_DIR).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
-    staging = Path(tempfile.mkdtemp(prefix=".staging-html-", dir=out))
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     os.environ[paths.DATA_ENV] = str(data_path)  # the notebooks' kernels read it
+    written: dict[str, Path] = {}
     try:
-        status = build_sphinx(
-            paths.ROOT, staging / "html", path_config=paths.CONFIG_FILE, doctreedir=staging / ".doctrees",
-            noconfig=True, confoverrides={"nitpicky": True, "latex_individualpages": False},
-            warningiserror=True, keep_going=True, builder="html", freshenv=True, quiet=quiet,
-        )
-        if status != 0:
-            raise BuildError(f"the HTML build failed (see the messages above); {out / 'html'} was left as it was")
-        replace(staging / "html", out / "html")
+        doctrees = staging / ".doctrees"
+        if html:
+            _sphinx("html", staging / "html", doctrees, fresh=True, quiet=quiet)
+        if pdf or archival:
+            from . import pdf as typeset
+
+            _sphinx("singlehtml", staging / "singlehtml", doctrees, fresh=not html, quiet=quiet)
+            date = config.document_date(settings)
+            title = config.book_config().get("title", "")
+            document = typeset.assemble(staging / "singlehtml", settings, title, date)
+            if pdf:
+                typeset.render(document, staging, staging / "pdf" / PDF_NAME, settings, date, variant)
+            if archival:
+                files = [(data_path / r["path"], r["path"]) for r in tables.descriptor["resources"]]
+                files.append((data_path / data.DESCRIPTOR, data.DESCRIPTOR))
+                inside = staging / "attachments"
+                inside.mkdir()
+                copies = []
+                for path, name in files:
+                    shutil.copyfile(path, inside / name)
+                    copies.append((inside / name, name))
+                typeset.render(document, staging, staging / "pdf" / ARCHIVAL_NAME, settings, date,
+                               "pdf/a-3b", attachments=copies)
+        if html:
+            replace(staging / "html", out / "html")
+            written["html"] = out / "html" / "index.html"
+        if (staging / "pdf").is_dir():
+            (out / "pdf").mkdir(exist_ok=True)
+            for made in sorted((staging / "pdf").iterdir()):
+                os.replace(made, out / "pdf" / made.name)  # atomic per file
+                written[made.stem] = out / "pdf" / made.name
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return out / "html"
+    return written
 
 
 def replace(new: Path, target: Path) -> None:

@@ -16,12 +16,27 @@ def _check(args) -> int:
     return 0
 
 
-def _html(args) -> int:
+def _report(args, html: bool, pdf: bool, archival: bool) -> int:
     from . import build
 
-    out = build.html(args.data, args.out)
-    print(f"HTML book: {out / 'index.html'}")
+    written = build.build(args.data, args.out, html=html, pdf=pdf, archival=archival,
+                          variant=getattr(args, "pdf_variant", "pdf/ua-1"))
+    for what, path in written.items():
+        print(f"{what}: {path}")
     return 0
+
+
+def _html(args) -> int:
+    return _report(args, html=True, pdf=False, archival=False)
+
+
+def _pdf(args) -> int:
+    archival = args.pdf_variant.startswith("pdf/a")
+    return _report(args, html=False, pdf=not archival, archival=archival)
+
+
+def _build(args) -> int:
+    return _report(args, html=True, pdf=True, archival=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,9 +53,15 @@ def parser() -> argparse.ArgumentParser:
                            help="output directory (default: _build/)")
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the Python traceback on errors")
         p.set_defaults(func=func)
+        return p
 
     command("check", _check, "validate the data; exit 1 listing every problem")
     command("html", _html, "build the HTML book into OUT/html", writes=True)
+    pdf = command("pdf", _pdf, "build the PDF into OUT/pdf/wgec-report.pdf", writes=True)
+    pdf.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3b"], default="pdf/ua-1",
+                     help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
+                          "package attached, written as OUT/pdf/wgec-report-archival.pdf")
+    command("build", _build, "build everything: HTML book, PDF and archival PDF", writes=True)
     return top
 
 

@@ -45,7 +45,7 @@ def label(style: str, n: int) -> str:
             "a": f"({LETTERS[(n - 1) % 26].lower()})", "annex": f"Annex {roman(n)}."}[style]
 
 
-NEXT_STYLE = {"I": "A", "A": "1", "1": "a", "a": "a", "annex": "A"}
+NEXT_STYLE = {"I": "A", "A": "1", "1": "a", "a": "a", "annex": "A", "web": "web"}
 
 
 def toc_plan(toc_file: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
@@ -60,6 +60,8 @@ def toc_plan(toc_file: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
                 plan[chapter["file"]] = (label("I", c), "I")
             elif p == 1:
                 plan[chapter["file"]] = (label("annex", c), "annex")
+            else:
+                plan[chapter["file"]] = ("", "web")
             for s, section in enumerate(chapter.get("sections", []), start=1):
                 order.append(section["file"])
                 if p == 0:
@@ -106,7 +108,12 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
         text, style = plan
         sections = [s for s in doctree.children if isinstance(s, nodes.section)]
         if sections:
-            _number_sections(sections[0], text, style)
+            # Classes that say what the page is, for the print layout: chapters and annexes
+            # start a page; pages of the later parts are for the web only.
+            sections[0]["classes"].append({"I": "un-chapter", "A": "un-section", "annex": "un-annex",
+                                           "web": "un-web-only"}[style])
+            if style != "web":
+                _number_sections(sections[0], text, style)
     count = 0
     if docname in env.wgec_numbered:
         for para in _body_paragraphs(doctree):

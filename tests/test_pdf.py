@@ -1,0 +1,199 @@
+"""The PDF for submission, read as a reviewer would: pypdf, poppler-utils, rendered pages."""
+
+import re
+import shutil
+import subprocess
+import unicodedata
+
+import pytest
+from bs4 import BeautifulSoup
+from pypdf import PdfReader
+
+from conftest import OUTPUT, run_wgec
+from test_narrative import append
+from wgec import config, data, paths
+from wgec.sphinx_ext import toc_plan
+
+pytestmark = pytest.mark.slow
+
+
+def pdftotext(path, *args) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", *args, str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def flat(text: str) -> str:
+    """Text as one line: a break after a hyphen joins, any other break is a space."""
+    return re.sub(r"\s+", " ", re.sub(r"-\n\s*", "-", text))
+
+
+@pytest.fixture(scope="module")
+def pdf(built):
+    return built / "pdf" / "wgec-report.pdf"
+
+
+@pytest.fixture(scope="module")
+def reader(pdf):
+    return PdfReader(pdf)
+
+
+@pytest.fixture(scope="module")
+def text(pdf):
+    return flat(pdftotext(pdf))
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return data.load()
+
+
+def test_every_page_is_a4(reader):
+    for page in reader.pages:
+        assert abs(float(page.mediabox.width) - 595.28) < 1 and abs(float(page.mediabox.height) - 841.89) < 1
+
+
+def test_every_font_is_embedded(pdf):
+    rows = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert rows
+    for row in rows:
+        assert row.split()[-5] == "yes", row  # columns from the right: emb sub uni object generation
+
+
+def test_tagged_with_language_and_title(reader):
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 - a pypdf BooleanObject
+    assert "/StructTreeRoot" in root
+    assert root["/Lang"] == "en"
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
+    assert reader.metadata.title == config.book_config()["title"]
+
+
+def _outline_titles(outline):
+    for item in outline:
+        if isinstance(item, list):
+            yield from _outline_titles(item)
+        else:
+            yield item.title
+
+
+def test_outline_has_every_section_heading(reader, built_book):
+    titles = {re.sub(r"\s+", " ", t).strip() for t in _outline_titles(reader.outline)}
+    order, plan = toc_plan(paths.TOC_FILE)
+    for doc, (label, style) in plan.items():
+        if style == "web":
+            continue
+        soup = BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+        for heading in soup.select("article h1, article h2"):
+            name = heading.get_text(" ", strip=True).rstrip("#").strip()
+            assert name in titles, (name, sorted(titles))
+
+
+def test_page_one_has_the_masthead(pdf):
+    first = flat(pdftotext(pdf, "-f", "1", "-l", "1"))
+    settings = config.document()
+    for piece in ("United Nations", settings["parent_organ"], settings["organ"], settings["body"], "DRAFT",
+                  f"Distr.: {settings['distribution']}", "Original: English", "Fourth meeting",
+                  "reproduced without formal editing", config.book_config()["title"]):
+        assert piece in first, piece
+
+
+def test_everything_in_the_data_is_in_the_text_layer(text, tables):
+    for table, column in [("focus_areas", "text"), ("organizations", "acronym"), ("organizations", "name"),
+                          ("characteristics", "text"), ("recommendations", "text")]:
+        for value in tables[table][column]:
+            value = flat(value)
+            assert value in text or (value[:1].lower() + value[1:]) in text, (table, value)
+
+
+def test_section_headings_are_in_the_text_layer(text, built_book):
+    order, plan = toc_plan(paths.TOC_FILE)
+    for doc, (label, style) in plan.items():
+        if style != "web":
+            soup = BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+            assert soup.select_one("article h1").get_text(" ", strip=True).rstrip("#").strip() in text
+
+
+def test_paragraph_numbers_are_consecutive_and_match_the_html(pdf, built_book):
+    layout = pdftotext(pdf, "-layout")
+    numbers = [int(m) for m in re.findall(r"^\s{0,12}(\d+)\.\s{2,}\S", layout, re.M)]
+    html_count = sum(
+        len(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("span.un-para-num"))
+        for p in (built_book / "notebooks").glob("*.html"))
+    assert numbers[:html_count] == list(range(1, html_count + 1))
+
+
+def _structure(node, found):
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, dict):
+        if node.get("/S") == "/Figure":
+            found.append(str(node.get("/Alt", "")))
+        kids = node.get("/K")
+        if kids is not None:
+            _structure(kids, found)
+    elif isinstance(node, list):
+        for kid in node:
+            _structure(kid, found)
+    return found
+
+
+def test_figures_are_tagged_with_their_alt_text(reader, built_book):
+    alts = _structure(reader.trailer["/Root"]["/StructTreeRoot"], [])
+    html_alts = set()
+    for page in (built_book / "notebooks").glob("*.html"):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        html_alts |= {img["alt"] for img in soup.select("figure.un-figure img")}
+    assert len(html_alts) >= 5
+    assert html_alts <= set(alts)
+
+
+def test_archival_variant_carries_the_data_package(built, tables):
+    archival = PdfReader(built / "pdf" / "wgec-report-archival.pdf")
+    names = set(archival.attachments)
+    expected = {r["path"] for r in tables.descriptor["resources"]} | {"datapackage.json"}
+    assert expected <= names
+    attached = archival.attachments["focus_areas.csv"][0]
+    assert attached == (paths.DATA_DIR / "focus_areas.csv").read_bytes()
+    xmp = archival.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert "pdfaid:part" in xmp and "3" in re.search(r"pdfaid:part[^0-9]*(\d)", xmp).group(1)
+
+
+def test_pages_rendered_for_a_person_to_look_at(pdf, reader, tables):
+    OUTPUT.mkdir(exist_ok=True)
+    chart_page = next(i for i, page in enumerate(reader.pages, 1) if "Number of focus areas" in (page.extract_text() or "")
+                      or "Focus areas of enhanced cooperation by level" in (page.extract_text() or ""))
+    for name, number in (("pdf-page-1", 1), ("pdf-chart-page", chart_page)):
+        target = OUTPUT / name
+        subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(number), "-l", str(number),
+                        str(pdf), str(target)], check=True)
+        assert (OUTPUT / f"{name}.png").stat().st_size > 10_000
+
+
+# --- names in other official languages come out as the same characters ----------------
+
+NAMES = {
+    "Arabic": "الاتحاد الدولي للاتصالات",
+    "Chinese": "国际电信联盟",
+    "Russian": "Международный союз электросвязи",
+}
+
+
+@pytest.fixture(scope="module")
+def multiscript_pdf(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scripts")
+    shutil.copytree(paths.DATA_DIR, root / "data")
+    d = root / "data"
+    for i, (language, name) in enumerate(NAMES.items(), start=1):
+        append(d / "organizations.csv", acronym=f"ORG-{language.upper()}", name=name, kind="UN entity",
+               source_lines="191", note="")
+        append(d / "organization_roles.csv", level="content", organization=f"ORG-{language.upper()}",
+               column="UN agencies", position=str(10 + i), source_lines="197")
+    result = run_wgec("pdf", "--data", d, "--out", root / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root / "out" / "pdf" / "wgec-report.pdf"
+
+
+@pytest.mark.parametrize("language", sorted(NAMES))
+def test_names_in_other_scripts_survive_in_the_text_layer(multiscript_pdf, language):
+    text = unicodedata.normalize("NFC", pdftotext(multiscript_pdf))
+    assert NAMES[language] in text, language
+    assert "\ufffd" not in text and "□" not in text
