@@ -1,93 +1,277 @@
-"""Build the report: the HTML book (Jupyter Book 1, strictly) and the PDF (WeasyPrint).
+"""Build the report: refresh the notebooks, then the HTML book and the PDF, atomically.
 
-One build reads and executes the notebooks once: the HTML builder and, for the PDF, the
-singlehtml builder share the same Sphinx environment. Everything is built in a fresh
-staging folder inside the output directory; the previous ``html/`` and ``pdf/`` are
-replaced only when the whole build succeeded, so a failed build leaves the last good
-outputs untouched and no file of an older build lingers.
+- **Refresh** (:mod:`wgec.refresh`): exactly the notebooks whose inputs changed run
+  again, in parallel, into Jupyter Book's execution cache; Sphinx only reads from it.
+- **Up to date**: when no input changed and every output is intact (hashes in
+  ``manifest.json``), the build returns at once, without starting Sphinx or WeasyPrint.
+- **Incremental**: Sphinx keeps its environment in ``OUT/.work`` and re-reads only the
+  pages whose notebook was refreshed or whose source changed; the HTML and singlehtml
+  builders share it, so each notebook is read once.
+- **Atomic**: outputs are assembled in a staging folder and swapped in at the end; a
+  failed or interrupted build leaves the last good ``html/`` and PDFs as they were, and
+  marks the work folder for a clean start next time. A lock refuses a second build of
+  the same output folder while one is running.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
 import os
 import shutil
 import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
-from . import config, data, paths
+from . import paths
 
 PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
+MANIFEST = "manifest.json"
+TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint")
+PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css",
+                 "requirements.lock")
 
 
 class BuildError(RuntimeError):
     user_facing = True
 
 
-def _sphinx(builder: str, outdir: Path, doctrees: Path, fresh: bool, quiet: bool) -> None:
+def _say(message: str) -> None:
+    print(f"wgec: {message}", file=sys.stderr, flush=True)
+
+
+# --- fingerprints -------------------------------------------------------------------
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def inputs(data_path: Path) -> dict[str, str]:
+    """Every input of the build: the data files and the project's own files, with SHA-256."""
+    found = {}
+    for path in sorted(data_path.rglob("*")):
+        rel = path.relative_to(data_path)
+        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+            found[f"data/{rel.as_posix()}"] = _sha(path)
+    for pattern in PROJECT_GLOBS:
+        for path in sorted(paths.ROOT.glob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                found[path.relative_to(paths.ROOT).as_posix()] = _sha(path)
+    return found
+
+
+def tools() -> dict[str, str]:
+    return {name: metadata.version(name) for name in TOOLS} | {"python": sys.version.split()[0]}
+
+
+def _digest(state: dict) -> str:
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def _state(data_path: Path, variant: str) -> dict:
+    from . import config
+
+    return {"inputs": inputs(data_path), "tools": tools(), "variant": variant,
+            "source_date": config.source_date().date().isoformat()}
+
+
+def read_manifest(out: Path) -> dict | None:
+    path = out / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def stale_outputs(data_path: Path, out: Path, wanted=("html", "pdf", "archival"),
+                  variant: str = "pdf/ua-1") -> tuple[list[str], list[str]]:
+    """(stale or missing outputs, inputs changed since they were built) for ``out``."""
+    manifest = read_manifest(out) or {}
+    state = _state(data_path, variant)
+    digest = _digest(state)
+    stale, changed = [], []
+    built = manifest.get("outputs", {})
+    for kind in wanted:
+        files = {name: entry for name, entry in built.items() if entry.get("kind") == kind}
+        if not files or any(e.get("state") != digest for e in files.values()):
+            stale.append(kind)
+            continue
+        for name, entry in files.items():
+            target = out / name
+            if not target.is_file() or _sha(target) != entry["sha256"]:
+                stale.append(kind)
+                break
+    old = manifest.get("inputs", {})
+    changed = sorted(k for k in set(old) | set(state["inputs"]) if old.get(k) != state["inputs"].get(k))
+    if manifest.get("tools") and manifest["tools"] != state["tools"]:
+        changed.append("tool versions")
+    return stale, changed
+
+
+# --- locking and the work folder ----------------------------------------------------
+
+@contextlib.contextmanager
+def _lock(out: Path):
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / ".lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise BuildError(f"another build of {out} is running; wait for it to finish") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _work(out: Path, data_path: Path, cache: Path) -> tuple[Path, dict]:
+    """Sphinx's incremental work folder; wiped when it may not match (code changed, failed build)."""
+    work = out / ".work"
+    stamp = work / "stamp.json"
+    code = {k: v for k, v in inputs(data_path).items() if not k.startswith(("data/", "notebooks/"))}
+    expected = {"code": _digest(code), "data_dir": str(data_path), "cache": str(cache)}
+    try:
+        current = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        current = None
+    if current != expected:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)  # written again only when this build succeeds
+    return work, expected
+
+
+def _sphinx(builder: str, work: Path, cache: Path, quiet: bool) -> None:
     from jupyter_book.sphinx import build_sphinx
 
     status = build_sphinx(
-        paths.ROOT, outdir, path_config=paths.CONFIG_FILE, doctreedir=doctrees, noconfig=True,
-        confoverrides={"nitpicky": True, "latex_individualpages": False},
-        warningiserror=True, keep_going=True, builder=builder, freshenv=fresh, quiet=quiet,
+        paths.ROOT, work / builder, path_config=paths.CONFIG_FILE, doctreedir=work / "doctrees", noconfig=True,
+        confoverrides={"nitpicky": True, "latex_individualpages": False, "nb_execution_mode": "cache",
+                       "nb_execution_cache_path": str(cache / "jupyter_cache")},
+        warningiserror=True, keep_going=True, builder=builder, freshenv=False, quiet=quiet,
     )
     if status != 0:
         raise BuildError(f"the {builder} build failed (see the messages above)")
 
 
+# --- the build ----------------------------------------------------------------------
+
 def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
-          variant: str = "pdf/ua-1", quiet: bool | None = None) -> dict[str, Path]:
-    """Build the requested outputs from ``data_dir`` into ``out``; returns what was written."""
+          variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None) -> dict:
+    """Build the requested outputs from ``data_dir`` into ``out``; returns a summary."""
     data_path = paths.data_dir(data_dir)
-    tables = data.load(data_path)  # a data error stops here, with its message, before Sphinx starts
-    settings = config.document()  # so does a configuration error
     out = Path(out or paths.BUILD_DIR).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival)) if on]
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
+    with _lock(out):
+        stale, _ = stale_outputs(data_path, out, wanted, variant) if data_path.is_dir() else (wanted, [])
+        if not stale:
+            return {"up_to_date": True, "executed": [], "written": {}}
+        return _build(data_path, out, wanted, variant, quiet, jobs)
+
+
+def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: bool, jobs) -> dict:
+    from . import config, data, refresh
+
+    tables = data.load(data_path)  # a data error stops here, with its message, before anything runs
+    settings = config.document()  # so does a configuration error
+    os.environ.setdefault("SOURCE_DATE_EPOCH", str(int(config.source_date().timestamp())))
+    state = _state(data_path, variant)
+    cache = out / ".cache"
+    progress = None if quiet else (lambda line: _say(f"executed {line}"))
+    report = refresh.refresh(data_path, cache, jobs=jobs, progress=progress)
+    work, stamp = _work(out, data_path, cache)
+    os.environ[paths.DATA_ENV] = str(data_path)
+    docs = {p.stem: f"notebooks/{p.stem}" for p in refresh.notebooks()}
+    os.environ["WGEC_REFRESHED"] = ",".join(docs[name] for name in report.executed)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    os.environ[paths.DATA_ENV] = str(data_path)  # the notebooks' kernels read it
-    written: dict[str, Path] = {}
+    manifest = read_manifest(out) or {}
+    outputs = manifest.get("outputs", {})
+    digest = _digest(state)
     try:
-        doctrees = staging / ".doctrees"
-        if html:
-            _sphinx("html", staging / "html", doctrees, fresh=True, quiet=quiet)
-        if pdf or archival:
+        if "html" in wanted:
+            _sphinx("html", work, cache, quiet)
+            shutil.copytree(work / "html", staging / "html", ignore=shutil.ignore_patterns(".buildinfo*"))
+        if "pdf" in wanted or "archival" in wanted:
             from . import pdf as typeset
 
-            _sphinx("singlehtml", staging / "singlehtml", doctrees, fresh=not html, quiet=quiet)
+            _sphinx("singlehtml", work, cache, quiet)
             date = config.document_date(settings)
             title = config.book_config().get("title", "")
-            document = typeset.assemble(staging / "singlehtml", settings, title, date)
-            if pdf:
-                typeset.render(document, staging, staging / "pdf" / PDF_NAME, settings, date, variant)
-            if archival:
-                files = [(data_path / r["path"], r["path"]) for r in tables.descriptor["resources"]]
-                files.append((data_path / data.DESCRIPTOR, data.DESCRIPTOR))
+            document = typeset.assemble(work / "singlehtml", settings, title, date)
+            targets = []
+            if "pdf" in wanted:
+                targets.append((staging / "pdf" / PDF_NAME, variant, []))
+            if "archival" in wanted:
                 inside = staging / "attachments"
                 inside.mkdir()
-                copies = []
+                files = [(data_path / r["path"], r["path"]) for r in tables.descriptor["resources"]]
+                files.append((data_path / data.DESCRIPTOR, data.DESCRIPTOR))
                 for path, name in files:
                     shutil.copyfile(path, inside / name)
-                    copies.append((inside / name, name))
-                typeset.render(document, staging, staging / "pdf" / ARCHIVAL_NAME, settings, date,
-                               "pdf/a-3b", attachments=copies)
-        if html:
-            replace(staging / "html", out / "html")
-            written["html"] = out / "html" / "index.html"
-        if (staging / "pdf").is_dir():
-            (out / "pdf").mkdir(exist_ok=True)
-            for made in sorted((staging / "pdf").iterdir()):
-                os.replace(made, out / "pdf" / made.name)  # atomic per file
-                written[made.stem] = out / "pdf" / made.name
+                targets.append((staging / "pdf" / ARCHIVAL_NAME, "pdf/a-3b", [(inside / n, n) for _, n in files]))
+            typeset.render_all(document, [work, staging], targets, settings, date)
+        # Everything built: swap the outputs in, then record them.
+        if "html" in wanted:
+            _replace(staging / "html", out / "html")
+            outputs = {k: v for k, v in outputs.items() if v.get("kind") != "html"}
+            for path in sorted((out / "html").rglob("*")):
+                if path.is_file():
+                    name = path.relative_to(out).as_posix()
+                    outputs[name] = {"kind": "html", "sha256": _sha(path), "state": digest,
+                                     "from": _page_inputs(name, cache, docs, tables.descriptor)}
+        for kind, name in (("pdf", PDF_NAME), ("archival", ARCHIVAL_NAME)):
+            if kind in wanted:
+                (out / "pdf").mkdir(exist_ok=True)
+                os.replace(staging / "pdf" / name, out / "pdf" / name)
+                outputs[f"pdf/{name}"] = {"kind": kind, "sha256": _sha(out / "pdf" / name), "state": digest,
+                                          "from": ["*"]}
+        _write_json(out / MANIFEST, {"source_date": state["source_date"], "tools": state["tools"],
+                                     "inputs": state["inputs"], "outputs": outputs,
+                                     "last_refresh": {"executed": report.executed, "reused": report.reused,
+                                                      "why": report.why}})
+        _write_json(work / "stamp.json", stamp)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return written
+    where = {"html": out / "html" / "index.html", "pdf": out / "pdf" / PDF_NAME, "archival": out / "pdf" / ARCHIVAL_NAME}
+    return {"up_to_date": False, "executed": report.executed, "written": {k: where[k] for k in wanted}}
 
 
-def replace(new: Path, target: Path) -> None:
+def _page_inputs(name: str, cache: Path, docs: dict, descriptor: dict) -> list[str]:
+    """The inputs a page of the book came from: its notebook and the data it read; else all."""
+    stem = Path(name).stem
+    if not name.startswith("html/notebooks/") or stem not in docs:
+        return ["*"]
+    record = json.loads((cache / "executions.json").read_text()).get(f"{stem}.md", {})
+    used = [f"notebooks/{stem}.md"]
+    files = {r["name"]: r["path"] for r in descriptor["resources"]}
+    for key in record.get("inputs", {}):
+        kind, _, rest = key.partition(":")
+        if kind == "table":
+            used.append(f"data/{files.get(rest, rest)}")
+        elif kind == "file":
+            used.append(f"data/{rest}")
+        elif kind == "module":
+            used.append(f"wgec/{Path(rest).name}")
+        else:
+            used.append(key)
+    return sorted(set(used))
+
+
+def _write_json(path: Path, content: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(content, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _replace(new: Path, target: Path) -> None:
     """Put ``new`` in the place of ``target`` with two renames (no half-written folder is ever seen)."""
     old = target.with_name(f".old-{target.name}")
     shutil.rmtree(old, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The ``wgec`` command line: check the data, build the report."""
+"""The ``wgec`` command line: check the data, refresh the notebooks, build the report."""
 
 from __future__ import annotations
 
@@ -6,22 +6,54 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import data, paths
+from . import paths
 
 
 def _check(args) -> int:
+    from . import build, data
+
     tables = data.load(args.data)
     rows = sum(len(frame) for frame in tables.values())
     print(f"{tables.data_dir}: {len(tables)} tables, {rows} rows, no problems")
+    out = Path(args.out).resolve()
+    if build.read_manifest(out) is None:
+        print(f"{out}: no build yet")
+        return 0
+    stale, changed = build.stale_outputs(tables.data_dir, out)
+    if stale:
+        print(f"stale outputs in {out}: {', '.join(stale)}", file=sys.stderr)
+        if changed:
+            print(f"changed since the last build: {', '.join(changed)}", file=sys.stderr)
+        print("run `make` (or `wgec build`) to rebuild them", file=sys.stderr)
+        return 1
+    print(f"{out}: outputs up to date")
+    return 0
+
+
+def _refresh(args) -> int:
+    from . import data, refresh
+
+    data_path = data.load(args.data).data_dir
+    report = refresh.refresh(data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs,
+                             progress=lambda line: print(f"executed {line}", file=sys.stderr),
+                             force=args.force)
+    for name in report.executed:
+        print(f"executed {name} ({report.why.get(name, '')})")
+    print(f"{len(report.executed)} executed, {len(report.reused)} up to date")
     return 0
 
 
 def _report(args, html: bool, pdf: bool, archival: bool) -> int:
     from . import build
 
-    written = build.build(args.data, args.out, html=html, pdf=pdf, archival=archival,
-                          variant=getattr(args, "pdf_variant", "pdf/ua-1"))
-    for what, path in written.items():
+    result = build.build(args.data, args.out, html=html, pdf=pdf, archival=archival,
+                         variant="pdf/ua-1", jobs=getattr(args, "jobs", None))
+    if result["up_to_date"]:
+        print(f"{Path(args.out).resolve()}: up to date, nothing to do")
+        return 0
+    executed = result["executed"]
+    print(f"notebooks executed: {', '.join(executed) if executed else 'none (all up to date)'}")
+    for what, path in result["written"].items():
         print(f"{what}: {path}")
     return 0
 
@@ -44,38 +76,46 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
     sub = top.add_subparsers(dest="command", required=True)
 
-    def command(name, func, help, writes=False):
+    def command(name, func, help, jobs=False):
         p = sub.add_parser(name, help=help)
         p.add_argument("--data", type=Path, default=None, metavar="DIR",
                        help="data directory (default: data/)")
-        if writes:
-            p.add_argument("--out", type=Path, default=paths.BUILD_DIR, metavar="DIR",
-                           help="output directory (default: _build/)")
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the Python traceback on errors")
+        p.add_argument("--out", type=Path, default=paths.BUILD_DIR, metavar="DIR",
+                       help="output directory (default: _build/)")
+        if jobs:
+            p.add_argument("--jobs", type=int, default=None, metavar="N",
+                           help="notebooks executed at once (default: one per core)")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the Python traceback on errors")
         p.set_defaults(func=func)
         return p
 
-    command("check", _check, "validate the data; exit 1 listing every problem")
-    command("html", _html, "build the HTML book into OUT/html", writes=True)
-    pdf = command("pdf", _pdf, "build the PDF into OUT/pdf/wgec-report.pdf", writes=True)
+    command("check", _check, "validate the data, and say whether the outputs in OUT are stale; "
+                             "exit 1 listing every problem")
+    refresh = command("refresh", _refresh, "re-execute exactly the notebooks whose inputs changed", jobs=True)
+    refresh.add_argument("--force", action="store_true", help="execute every notebook")
+    command("html", _html, "build the HTML book into OUT/html", jobs=True)
+    pdf = command("pdf", _pdf, "build the PDF into OUT/pdf/wgec-report.pdf", jobs=True)
     pdf.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3b"], default="pdf/ua-1",
                      help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
                           "package attached, written as OUT/pdf/wgec-report-archival.pdf")
-    command("build", _build, "build everything: HTML book, PDF and archival PDF", writes=True)
+    command("build", _build, "build everything: HTML book, PDF and archival PDF (what `make` runs)", jobs=True)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from .data import DataError
+
     try:
         return args.func(args)
-    except data.DataError as exc:
+    except DataError as exc:
         if args.debug:
             raise
         print(f"wgec {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"wgec {args.command}: interrupted", file=sys.stderr)
+        print(f"wgec {args.command}: interrupted; the previous outputs are unchanged", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the user gets the cause, --debug gives the trace
         if args.debug or not getattr(exc, "user_facing", False):

@@ -25,6 +25,7 @@ DEFAULTS = {
     "disclaimer": "",
 }
 DISTRIBUTIONS = ("General", "Limited", "Restricted")
+READS: set[str] = set()  # configuration files read by this process (see wgec.data.READS)
 
 
 class ConfigError(ValueError):
@@ -34,6 +35,7 @@ class ConfigError(ValueError):
 def book_config(path: Path | None = None) -> dict:
     """The whole of _config.yml, read with the safe loader."""
     path = path or paths.CONFIG_FILE
+    READS.add(path.name)
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -84,6 +86,7 @@ def check_document(raw: dict, name: str = "_config.yml") -> dict:
 
 def source_date() -> dt.datetime:
     """The build's date: $SOURCE_DATE_EPOCH, else the last commit's time, else now (UTC)."""
+    READS.add("source-date")
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch:
         try:

@@ -24,6 +24,10 @@ from frictionless import FrictionlessException, Package, Resource, Schema
 from . import paths
 
 DESCRIPTOR = "datapackage.json"
+# Which tables (and whether the source text) this process has read: the notebook refresh
+# asks each kernel for it after a run, so a notebook re-runs exactly when what it read
+# changed. Recorded on access, so no input can be forgotten.
+READS: set[str] = set()
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
@@ -71,10 +75,25 @@ class Tables(dict):
         except KeyError:
             raise AttributeError(name) from None
 
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        frame = super().__getitem__(name)
+        READS.add(f"table:{name}")
+        return frame
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def values(self):
+        return [self[name] for name in self]
+
+    def items(self):
+        return [(name, self[name]) for name in self]
+
     def source_lines(self) -> list[str]:
         """The primary source (the contribution's text), one string per line, as printed."""
         source = self.descriptor["sources"][0]["path"]
         path = _inside(self.data_dir, source)
+        READS.add(f"file:{source}")
         return path.read_text(encoding="utf-8").split("\n")
 
     def corrected_lines(self) -> list[str]:

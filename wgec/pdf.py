@@ -140,12 +140,12 @@ def page_css(settings: dict) -> str:
 
 
 class _Fetcher:
-    """WeasyPrint's fetcher, confined to one folder: nothing from the network, nothing outside."""
+    """WeasyPrint's fetcher, confined to the build folders: nothing from the network, nothing outside."""
 
-    def __init__(self, root: Path):
+    def __init__(self, roots: list[Path]):
         from weasyprint.urls import URLFetcher
 
-        self.root = root.resolve()
+        self.roots = [root.resolve() for root in roots]
         self._inner = URLFetcher(allowed_protocols={"file"}, fail_on_errors=True)
         self._fail_on_errors = True
 
@@ -154,34 +154,51 @@ class _Fetcher:
 
         parsed = urlparse(url)
         path = Path(unquote(parsed.path)).resolve() if parsed.scheme == "file" else None
-        if path is None or not path.is_relative_to(self.root):
+        if path is None or not any(path.is_relative_to(root) for root in self.roots):
             raise FatalURLFetchingError(f"the PDF may only use files of the build folder, not {url}")
         return self._inner.fetch(url)
 
 
-def render(html: str, base: Path, target: Path, settings: dict, date: dt.date, variant: str = "pdf/ua-1",
-           attachments: list[tuple[Path, str]] = ()) -> Path:
-    """Typeset ``html`` (resources under ``base``) into ``target`` with WeasyPrint."""
+def _stable_ids(document, pdf) -> None:
+    """WeasyPrint names table-header structure elements after Python object ids (memory
+    addresses): rename them in order, so the same input gives the same bytes."""
+    import pydyf
+
+    mapping: dict[str, str] = {}
+    for obj in pdf.objects:
+        if isinstance(obj, dict) and obj.get("S") == "/TH" and "ID" in obj:
+            new = f"th{len(mapping) + 1}"
+            mapping[str(obj["ID"].string)] = new
+            obj["ID"] = pydyf.String(new)
+    for obj in pdf.objects:
+        attributes = obj.get("A") if isinstance(obj, dict) else None
+        if isinstance(attributes, dict) and "Headers" in attributes:
+            attributes["Headers"] = pydyf.Array(
+                pydyf.String(mapping.get(str(h.string), str(h.string))) for h in attributes["Headers"])
+
+
+def render_all(html: str, roots: list[Path], targets: list[tuple[Path, str, list[tuple[Path, str]]]],
+               settings: dict, date: dt.date) -> None:
+    """Lay ``html`` out once, then write one PDF per (target, variant, attachments)."""
     import logging
 
     from weasyprint import CSS, HTML, Attachment
 
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     for name in ("weasyprint", "weasyprint.progress"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    fetcher = _Fetcher(base)
+    for _, variant, _ in targets:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    fetcher = _Fetcher(roots)
     when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc)
-    files = [Attachment(filename=str(path), name=name, description=f"Data behind the report: {name}",
-                        created=when, modified=when, relationship="Source", url_fetcher=fetcher)
-             for path, name in attachments]
-    document = HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher)
-    identifier = hashlib.sha256(html.encode("utf-8") + variant.encode()).hexdigest()[:32].encode()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    document.write_pdf(
-        target,
+    document = HTML(string=html, base_url=roots[0].as_uri() + "/", url_fetcher=fetcher).render(
         stylesheets=[CSS(string=STYLESHEET.read_text(encoding="utf-8")), CSS(string=page_css(settings))],
-        pdf_variant=variant, pdf_tags=True, attachments=files or None, pdf_identifier=identifier,
-        uncompressed_pdf=False,
-    )
-    return target
+        pdf_tags=True, pdf_variant="pdf/ua-1")
+    for target, variant, attachments in targets:
+        files = [Attachment(filename=str(path), name=name, description=f"Data behind the report: {name}",
+                            created=when, modified=when, relationship="Source", url_fetcher=fetcher)
+                 for path, name in attachments]
+        identifier = hashlib.sha256(html.encode("utf-8") + variant.encode()).hexdigest()[:32].encode()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        document.write_pdf(target, finisher=_stable_ids, pdf_variant=variant, pdf_tags=True,
+                           attachments=files or None, pdf_identifier=identifier)

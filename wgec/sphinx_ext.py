@@ -13,6 +13,7 @@ same for one page per document (html) and for one assembled document (singlehtml
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -143,6 +144,12 @@ def on_env_merge_info(app, env, docnames, other) -> None:
     env.wgec_counts.update({d: other.wgec_counts[d] for d in docnames if d in other.wgec_counts})
 
 
+def on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
+    # Notebooks the refresh just re-executed: their sources did not change, their outputs did.
+    refreshed = [d for d in os.environ.get("WGEC_REFRESHED", "").split(",") if d]
+    return [d for d in refreshed if d in env.found_docs]
+
+
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     # A page's paragraph numbers depend on every page before it: rewrite them all.
     return sorted(env.wgec_numbered & set(env.found_docs))
@@ -189,6 +196,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", on_doctree_read, priority=400)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
+    app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-get-updated", on_env_get_updated)
     app.connect("doctree-resolved", on_doctree_resolved)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

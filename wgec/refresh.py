@@ -1,0 +1,208 @@
+"""Data-aware notebook execution: re-run exactly the notebooks whose inputs changed.
+
+Jupyter Book's cache keys a notebook on its code only, so an edited table would reuse
+stale outputs. Here each notebook's inputs are recorded as it runs: the package records
+every table and file it hands out (``wgec.data.READS``, ``wgec.config.READS``) and every
+``wgec`` module the kernel imported. A notebook is stale when its source, any recorded
+input or any module it used changed since its last run. Stale notebooks run in
+parallel, one kernel per core; their outputs go into Jupyter Book's own execution cache
+(jupyter-cache), from which the book build reads them: Jupyter Book never executes
+anything itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import paths
+
+RECORD = "executions.json"
+PROBE = """
+import json as _json, sys as _sys
+from wgec import data as _data, config as _config
+print("WGEC-READS " + _json.dumps({
+    "reads": sorted(_data.READS | _config.READS),
+    "modules": sorted(m.__file__ for n, m in list(_sys.modules.items())
+                      if (n == "wgec" or n.startswith("wgec.")) and getattr(m, "__file__", None)),
+}))
+"""
+
+
+class NotebookError(RuntimeError):
+    user_facing = True
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def notebooks(toc_file: Path | None = None) -> list[Path]:
+    """The notebooks of the book, in reading order (MyST Markdown files under notebooks/)."""
+    from .sphinx_ext import toc_plan
+
+    order, _ = toc_plan(toc_file or paths.TOC_FILE)
+    found = []
+    for doc in order:
+        path = paths.ROOT / f"{doc}.md"
+        if path.is_file() and path.parent == paths.ROOT / "notebooks":
+            found.append(path)
+    return found
+
+
+def _read(path: Path):
+    """The notebook exactly as myst-nb reads it, so that its cache key matches."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
+
+
+def _execute(path: str, data_dir: str, timeout: int) -> dict:
+    """Run one notebook in its own kernel (in a worker process); return it with its reads."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = _read(Path(path))
+    kernelspec = dict(nb.metadata.get("kernelspec", {}))
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    os.environ[paths.DATA_ENV] = data_dir
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(Path(path).parent)}})
+    started = time.monotonic()
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        cell = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                     and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+        name = getattr(exc, "ename", "error")
+        value = getattr(exc, "evalue", str(exc).splitlines()[-1] if str(exc) else "")
+        return {"path": path, "error": f"code cell {cell + 1 if cell is not None else '?'}: {name}: {value}"}
+    probe = nb.cells.pop()
+    # nbclient writes the running kernel's spec into the metadata; the cache key must stay
+    # the one myst-nb computes from the source.
+    nb.metadata["kernelspec"] = kernelspec
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    recorded = json.loads(text.split("WGEC-READS ", 1)[1])
+    stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+              if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    return {"path": path, "notebook": nbformat.writes(nb), "recorded": recorded, "stderr": stderr,
+            "seconds": round(time.monotonic() - started, 2)}
+
+
+@dataclass
+class Report:
+    executed: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)
+
+
+def current_value(key: str, data_dir: Path, descriptor: dict) -> str | None:
+    """The current fingerprint of one recorded input (None if it no longer exists)."""
+    from . import config
+
+    kind, _, name = key.partition(":")
+    if kind == "table":
+        resource = next((r for r in descriptor["resources"] if r["name"] == name), None)
+        path = data_dir / resource["path"] if resource else None
+    elif kind == "file":
+        path = data_dir / name
+    elif kind == "module":
+        path = Path(name)
+    elif key == "source-date":
+        return config.source_date().date().isoformat()
+    else:  # a configuration file of the project
+        path = paths.ROOT / key
+    return sha256(path) if path is not None and path.is_file() else None
+
+
+def _fingerprints(keys, data_dir: Path, descriptor: dict) -> dict[str, str | None]:
+    return {key: current_value(key, data_dir, descriptor) for key in keys}
+
+
+def stale(record: dict, path: Path, data_dir: Path, descriptor: dict) -> str | None:
+    """Why the notebook must run again (None when its last outputs are still right)."""
+    entry = record.get(path.name)
+    if entry is None:
+        return "never executed"
+    if entry["source"] != sha256(path):
+        return "notebook changed"
+    for key, value in entry["inputs"].items():
+        if current_value(key, data_dir, descriptor) != value:
+            return f"{key.split(':', 1)[-1]} changed"
+    return None
+
+
+def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: int = 300,
+            progress=None, force: bool = False) -> Report:
+    """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    import nbformat
+
+    from . import data
+
+    descriptor = data.load(data_dir).descriptor
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    record_file = cache_dir / RECORD
+    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    cache = get_cache(str(cache_dir / "jupyter_cache"))
+    report = Report()
+    todo = []
+    for path in notebooks():
+        reason = "forced" if force else stale(record, path, data_dir, descriptor)
+        if reason is None:
+            try:
+                cache.match_cache_notebook(_read(path))
+            except KeyError:
+                reason = "not in the cache"
+        if reason is None:
+            report.reused.append(path.stem)
+        else:
+            report.why[path.stem] = reason
+            todo.append(path)
+    if not todo:
+        return report
+
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    errors = []
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_execute, str(p), str(data_dir), timeout): p for p in todo}
+        for done, future in enumerate(as_completed(futures), start=1):
+            path = futures[future]
+            result = future.result()
+            if progress:
+                progress(f"[{done}/{len(todo)}] {path.stem}" + (" failed" if "error" in result else ""))
+            if "error" in result:
+                errors.append(f"notebooks/{path.name}, {result['error']}")
+                continue
+            if result["stderr"]:
+                errors.append(f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}")
+                continue
+            nb = nbformat.reads(result["notebook"], as_version=4)
+            cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
+                                        check_validity=False, overwrite=True)
+            try:  # the book build must find it, or it would execute the notebook itself
+                cache.match_cache_notebook(_read(path))
+            except KeyError:
+                raise NotebookError(f"notebooks/{path.name}: executed, but its cache key does not match "
+                                    "the one the book build computes") from None
+            keys = set(result["recorded"]["reads"]) | {f"file:{data.DESCRIPTOR}"}
+            keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
+            record[path.name] = {"source": sha256(path), "inputs": _fingerprints(sorted(keys), data_dir, descriptor),
+                                 "seconds": result["seconds"]}
+            report.executed.append(path.stem)
+    # Save what did run, even when another notebook failed: it need not run again.
+    tmp = record_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+    os.replace(tmp, record_file)
+    if errors:
+        raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {e}" for e in errors))
+    report.executed.sort(key=[p.stem for p in notebooks()].index)
+    return report
