@@ -21,7 +21,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -170,15 +172,44 @@ def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival
     wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival)) if on]
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
-    with _lock(out):
+    with _lock(out), _interruptible():
         stale, _ = stale_outputs(data_path, out, wanted, variant) if data_path.is_dir() else (wanted, [])
         if not stale:
             return {"up_to_date": True, "executed": [], "written": {}}
         return _build(data_path, out, wanted, variant, quiet, jobs)
 
 
+_INTERRUPTED: list[int] = []
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """Ctrl-C (or SIGTERM) stops the build at the next step boundary, before anything is
+    swapped in. (A KeyboardInterrupt raised anywhere can be swallowed by a library's
+    clean-up code; a flag checked between the steps cannot.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _INTERRUPTED.clear()
+    previous = {sig: signal.signal(sig, lambda signum, frame: _INTERRUPTED.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _checkpoint() -> None:
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
+
+
 def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: bool, jobs) -> dict:
     from . import config, data, refresh
+
+    for leftover in [*out.glob(".staging-*"), *out.glob(".old-*")]:  # from a build that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
 
     tables = data.load(data_path)  # a data error stops here, with its message, before anything runs
     settings = config.document()  # so does a configuration error
@@ -187,6 +218,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
     cache = out / ".cache"
     progress = None if quiet else (lambda line: _say(f"executed {line}"))
     report = refresh.refresh(data_path, cache, jobs=jobs, progress=progress)
+    _checkpoint()
     work, stamp = _work(out, data_path, cache)
     os.environ[paths.DATA_ENV] = str(data_path)
     docs = {p.stem: f"notebooks/{p.stem}" for p in refresh.notebooks()}
@@ -198,11 +230,13 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
     try:
         if "html" in wanted:
             _sphinx("html", work, cache, quiet)
+            _checkpoint()
             shutil.copytree(work / "html", staging / "html", ignore=shutil.ignore_patterns(".buildinfo*"))
         if "pdf" in wanted or "archival" in wanted:
             from . import pdf as typeset
 
             _sphinx("singlehtml", work, cache, quiet)
+            _checkpoint()
             date = config.document_date(settings)
             title = config.book_config().get("title", "")
             document = typeset.assemble(work / "singlehtml", settings, title, date)
@@ -218,6 +252,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                     shutil.copyfile(path, inside / name)
                 targets.append((staging / "pdf" / ARCHIVAL_NAME, "pdf/a-3b", [(inside / n, n) for _, n in files]))
             typeset.render_all(document, [work, staging], targets, settings, date)
+        _checkpoint()
         # Everything built: swap the outputs in, then record them.
         if "html" in wanted:
             _replace(staging / "html", out / "html")

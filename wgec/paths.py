@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# The project folder: this checkout, or another one named by $WGEC_PROJECT (the benchmark
+# builds scaled copies of the report that way).
+ROOT = Path(os.environ.get("WGEC_PROJECT") or Path(__file__).resolve().parent.parent).resolve()
 DATA_DIR = ROOT / "data"
 BUILD_DIR = ROOT / "_build"
 CONFIG_FILE = ROOT / "_config.yml"

@@ -80,7 +80,9 @@ def _footnotes(article, soup) -> None:
 
 
 def _images(article, page_dir: Path, root: Path) -> None:
-    """Point images at their files (singlehtml writes root-relative paths for a page in a folder)."""
+    """Point images at their files (singlehtml writes root-relative paths for a page in a folder),
+    relative to the folder above the singlehtml output: the base URL of the print document, so
+    no path of this machine goes into the PDF."""
     for img in article.select("img"):
         src = unquote(img.get("src", ""))
         if urlparse(src).scheme:
@@ -88,7 +90,7 @@ def _images(article, page_dir: Path, root: Path) -> None:
         for base in (page_dir, root):
             candidate = (base / src).resolve()
             if candidate.is_file():
-                img["src"] = candidate.as_uri()
+                img["src"] = candidate.relative_to(root.parent.resolve()).as_posix()
                 break
 
 
@@ -182,10 +184,10 @@ def render_all(html: str, roots: list[Path], targets: list[tuple[Path, str, list
     """Lay ``html`` out once, then write one PDF per (target, variant, attachments)."""
     import logging
 
-    from weasyprint import CSS, HTML, Attachment
-
+    # Before the import: weasyprint logs its progress (at INFO) while loading its own stylesheets.
     for name in ("weasyprint", "weasyprint.progress"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    from weasyprint import CSS, HTML, Attachment
     for _, variant, _ in targets:
         if variant not in VARIANTS:
             raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")

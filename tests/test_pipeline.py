@@ -1,0 +1,148 @@
+"""Builds you can trust: stale-proof refresh, no-op rebuilds, same bytes, atomic, locked."""
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import WGEC, edit, run_wgec
+from wgec import paths
+
+pytestmark = pytest.mark.slow
+
+
+def hashes(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for sub in ("html", "pdf") for p in sorted((out / sub).rglob("*")) if p.is_file()}
+
+
+def executions(out: Path) -> dict:
+    return json.loads((out / ".cache" / "executions.json").read_text())
+
+
+def dependents(out: Path, table: str) -> set[str]:
+    """The notebooks whose recorded inputs include a table."""
+    return {Path(nb).stem for nb, entry in executions(out).items() if f"table:{table}" in entry["inputs"]}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A data copy and an output folder with one good build in it."""
+    root = tmp_path_factory.mktemp("pipeline")
+    shutil.copytree(paths.DATA_DIR, root / "data")
+    result = run_wgec("build", "--data", root / "data", "--out", root / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root
+
+
+def test_the_manifest_lists_every_input_and_output(workspace):
+    out = workspace / "out"
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name, digest in hashes(out).items():
+        assert manifest["outputs"][name]["sha256"] == digest
+    assert set(manifest["outputs"]) == set(hashes(out))
+    assert manifest["inputs"]["data/focus_areas.csv"] == hashlib.sha256(
+        (workspace / "data" / "focus_areas.csv").read_bytes()).hexdigest()
+    assert {"notebooks/02a_scope_and_focus_areas.md", "_config.yml", "wgec/narrative.py"} <= set(manifest["inputs"])
+    page = manifest["outputs"]["html/notebooks/02a_scope_and_focus_areas.html"]["from"]
+    assert "data/focus_areas.csv" in page and "data/wgec_meetings.csv" not in page
+    assert {"jupyter-book", "sphinx", "weasyprint"} <= set(manifest["tools"])
+    text = json.dumps(manifest)
+    assert str(workspace) not in text and str(paths.ROOT) not in text  # no absolute paths of this machine
+
+
+def test_a_rebuild_with_nothing_changed_does_nothing(workspace):
+    out = workspace / "out"
+    before = hashes(out)
+    manifest = (out / "manifest.json").read_bytes()
+    result = run_wgec("build", "--data", workspace / "data", "--out", out)
+    assert result.returncode == 0 and "up to date" in result.stdout
+    assert hashes(out) == before and (out / "manifest.json").read_bytes() == manifest
+    check = run_wgec("check", "--data", workspace / "data", "--out", out)
+    assert check.returncode == 0 and "up to date" in check.stdout
+
+
+def test_an_edited_table_is_never_stale(workspace):
+    out, data = workspace / "out", workspace / "data"
+    expected = dependents(out, "wgec_meetings")
+    assert "01_introduction" in expected and "02a_scope_and_focus_areas" not in expected
+    old_html = (out / "html/notebooks/01_introduction.html").read_text()
+    old_figure = hashes(out)
+    edit(data / "wgec_meetings.csv", "2018-01-31", "2018-02-01")
+
+    check = run_wgec("check", "--data", data, "--out", out)
+    assert check.returncode == 1
+    assert "stale" in check.stderr and "data/wgec_meetings.csv" in check.stderr
+
+    result = run_wgec("build", "--data", data, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["last_refresh"]["executed"]) == expected  # the execution record, not timing
+    new_html = (out / "html/notebooks/01_introduction.html").read_text()
+    assert "31 January 2018" in old_html and "1 February 2018" in new_html
+    assert "1 February 2018" in subprocess.run(["pdftotext", str(out / "pdf/wgec-report.pdf"), "-"],
+                                               capture_output=True, text=True).stdout.replace("\n", " ")
+    changed = {k for k, v in hashes(out).items() if old_figure.get(k) != v}
+    assert any(k.startswith("html/_images/") for k in changed)  # the timeline figure was redrawn
+
+
+def test_a_killed_build_leaves_the_last_good_outputs(workspace):
+    out, data = workspace / "out", workspace / "data"
+    before = hashes(out)
+    edit(data / "characteristics.csv", "Inclusive", "Inclusive of all")
+    process = subprocess.Popen([WGEC, "build", "--data", str(data), "--out", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(out.glob(".staging-*")):
+        time.sleep(0.2)
+    time.sleep(1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert hashes(out) == before
+    result = run_wgec("build", "--data", data, "--out", out)  # and the next build just works
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "inclusive of all" in (out / "html/notebooks/02c_characteristics.html").read_text()
+
+
+def test_an_interrupted_build_says_so_and_changes_nothing(workspace):
+    out, data = workspace / "out", workspace / "data"
+    before = hashes(out)
+    edit(data / "characteristics.csv", "Collaborative", "Collaborative work")
+    leftovers = set(out.glob(".staging-*"))
+    process = subprocess.Popen([WGEC, "build", "--data", str(data), "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not set(out.glob(".staging-*")) - leftovers:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert hashes(out) == before
+
+
+def test_a_second_build_at_once_is_refused(workspace):
+    out = workspace / "out"
+    with open(out / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = run_wgec("build", "--data", workspace / "data", "--out", out)
+    assert result.returncode == 1
+    assert "another build" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_builds_in_different_folders_give_the_same_bytes(built, tmp_path):
+    """The session's build of the shipped data, and another from a copy of it elsewhere."""
+    shutil.copytree(paths.DATA_DIR, tmp_path / "elsewhere" / "data")
+    result = run_wgec("build", "--data", tmp_path / "elsewhere" / "data", "--out", tmp_path / "second")
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = hashes(built), hashes(tmp_path / "second")
+    assert first.keys() == second.keys()
+    differing = sorted(k for k in first if first[k] != second[k])
+    assert differing == []
