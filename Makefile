@@ -13,7 +13,7 @@ APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 l
                 poppler-utils qpdf chromium
 
 .DEFAULT_GOAL := report
-.PHONY: help report html pdf check test test-fast lock clean distclean deps
+.PHONY: help report html pdf refresh check test test-fast bench lock clean distclean deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,6 +23,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV)
 	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@# Kernels warn on every start that they use TCP on localhost: noise in build logs.
+	@mkdir -p $(VENV)/etc/ipython
+	@echo '{"IPKernelApp": {"log_level": "ERROR"}}' > $(VENV)/etc/ipython/ipython_kernel_config.json
 	@touch $@
 
 $(SYSTEM): Makefile
@@ -51,14 +54,20 @@ html: deps  ## build the HTML book only, into _build/html
 pdf: deps  ## build the PDF only, into _build/pdf/wgec-report.pdf
 	$(BIN)/wgec pdf --data $(DATA) --out $(OUT)
 
-check: deps  ## validate the data tables
-	$(BIN)/wgec check --data $(DATA)
+refresh: deps  ## re-execute exactly the notebooks whose inputs changed
+	$(BIN)/wgec refresh --data $(DATA) --out $(OUT)
+
+check: deps  ## validate the data tables and say whether the outputs are stale
+	$(BIN)/wgec check --data $(DATA) --out $(OUT)
 
 test: deps  ## run every test (builds the book end to end)
 	$(BIN)/python -m pytest
 
 test-fast: deps  ## run the unit tests only
 	$(BIN)/python -m pytest -m "not slow and not browser"
+
+bench: deps  ## benchmark against stock Jupyter Book (prints figures and ratios; takes minutes)
+	$(BIN)/python bench/bench.py
 
 lock: $(STAMP)  ## re-pin requirements.lock from pyproject.toml and regenerate environment.yml
 	$(BIN)/python tools/lock.py

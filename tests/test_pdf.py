@@ -197,3 +197,28 @@ def test_names_in_other_scripts_survive_in_the_text_layer(multiscript_pdf, langu
     text = unicodedata.normalize("NFC", pdftotext(multiscript_pdf))
     assert NAMES[language] in text, language
     assert "\ufffd" not in text and "□" not in text
+
+
+def test_the_contents_link_to_their_pages(reader):
+    contents = next(i for i, page in enumerate(reader.pages) if "Contents" in (page.extract_text() or "")[:200])
+    links = [a.get_object() for a in reader.pages[contents].get("/Annots", [])
+             if a.get_object().get("/Subtype") == "/Link"]
+    assert len(links) >= 8
+    for link in links:
+        assert "/Dest" in link or "/D" in link.get("/A", {}), link
+
+
+def test_the_pdf_engine_reads_no_file_outside_the_build_and_nothing_from_the_network(tmp_path):
+    from weasyprint.urls import FatalURLFetchingError
+
+    from wgec.pdf import _Fetcher
+
+    inside = tmp_path / "build"
+    inside.mkdir()
+    (inside / "ok.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    fetch = _Fetcher([inside])
+    assert fetch((inside / "ok.svg").as_uri())
+    for url in ("https://example.org/x.css", "http://127.0.0.1/x.png", (tmp_path / "outside.txt").as_uri(),
+                (inside / ".." / "outside.txt").as_uri(), "file:///etc/passwd"):
+        with pytest.raises(FatalURLFetchingError):
+            fetch(url)

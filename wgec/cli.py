@@ -16,10 +16,12 @@ def _check(args) -> int:
     rows = sum(len(frame) for frame in tables.values())
     print(f"{tables.data_dir}: {len(tables)} tables, {rows} rows, no problems")
     out = Path(args.out).resolve()
-    if build.read_manifest(out) is None:
+    manifest = build.read_manifest(out)
+    if manifest is None:
         print(f"{out}: no build yet")
         return 0
-    stale, changed = build.stale_outputs(tables.data_dir, out)
+    built = sorted({entry.get("kind") for entry in manifest.get("outputs", {}).values()})
+    stale, changed = build.stale_outputs(tables.data_dir, out, built)
     if stale:
         print(f"stale outputs in {out}: {', '.join(stale)}", file=sys.stderr)
         if changed:

@@ -513,10 +513,11 @@ def outline_rows(tables) -> list[list[str]]:
 def background_intro(tables) -> str:
     structure = tables.report_structure
     row = structure[structure.number == "2"]
-    what = (f" The contribution says that it “{md(lower_first(row.description.iloc[0]))}”"
-            if len(row) and pd.notna(row.description.iloc[0]) else "")
-    return (f"This chapter follows the part of the proposed outline on background.{what}, and gives "
-            "examples, which follow.") if what else "This chapter follows the part of the proposed outline on background."
+    text = "This chapter follows the part of the proposed outline on background."
+    if len(row) and pd.notna(row.description.iloc[0]):
+        text += (f" The contribution says that it “{md(lower_first(row.description.iloc[0]))}”, and gives "
+                 "the examples that follow.")
+    return text
 
 
 def organization_rows(tables) -> list[list[str]]:

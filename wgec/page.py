@@ -73,8 +73,8 @@ def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: s
           widths: Iterable[int] | None = None, classes: str = "un-table") -> None:
     """A numbered, captioned table; every cell is data and is escaped; ``caption`` is Markdown."""
     lines = [f"::::{{list-table}} {caption}", ":header-rows: 1", f":name: {name}", f":class: {classes}"]
-    if widths:
-        lines.append(":widths: " + " ".join(str(w) for w in widths))
+    widths = list(widths or auto_widths(rows, header))
+    lines.append(":widths: " + " ".join(str(w) for w in widths))
     lines.append("")
     for row in [header, *rows]:
         cells = [_cell(value) for value in row]
@@ -82,6 +82,16 @@ def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: s
         lines.extend(f"    - {cell}" for cell in cells[1:])
     lines.append("::::")
     show("\n".join(lines))
+
+
+def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
+    """Column widths in proportion to what the columns hold (a fixed table layout needs them)."""
+    widths = []
+    for i, title in enumerate(header):
+        cells = [len(str(row[i])) if row[i] is not None else 1 for row in rows] or [0]
+        typical = max(sum(cells) / len(cells), min(max(cells), 14))  # short codes keep their width
+        widths.append(int(max(len(str(title)) * 0.8, 4, min(typical, 60))))
+    return widths
 
 
 def _cell(value) -> str:

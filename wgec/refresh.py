@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -63,37 +64,80 @@ def _read(path: Path):
     return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
 
 
-def _execute(path: str, data_dir: str, timeout: int) -> dict:
-    """Run one notebook in its own kernel (in a worker process); return it with its reads."""
+RESET = """
+get_ipython().run_line_magic("reset", "-f")
+import os as _os, wgec.data as _data, wgec.config as _config
+_data.READS.clear()
+_config.READS.clear()
+_os.chdir({cwd!r})
+get_ipython().execution_count = 0
+del _os, _data, _config
+"""
+
+
+def _execute_batch(batch: list[str], data_dir: str, timeout: int, verbose: bool) -> list[dict]:
+    """Run notebooks one after another in one kernel (in a worker process).
+
+    The kernel starts once and keeps its imported modules (pandas, matplotlib: seconds per
+    notebook); before each notebook its namespace, the input record and the execution
+    counter are reset, so each notebook's outputs are those of a fresh kernel.
+    """
     import nbformat
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb = _read(Path(path))
-    kernelspec = dict(nb.metadata.get("kernelspec", {}))
-    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     os.environ[paths.DATA_ENV] = data_dir
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(Path(path).parent)}})
-    started = time.monotonic()
+    results, km = [], None
     try:
-        client.execute()
-    except CellExecutionError as exc:
-        cell = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                     and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
-        name = getattr(exc, "ename", "error")
-        value = getattr(exc, "evalue", str(exc).splitlines()[-1] if str(exc) else "")
-        return {"path": path, "error": f"code cell {cell + 1 if cell is not None else '?'}: {name}: {value}"}
-    probe = nb.cells.pop()
-    # nbclient writes the running kernel's spec into the metadata; the cache key must stay
-    # the one myst-nb computes from the source.
-    nb.metadata["kernelspec"] = kernelspec
-    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
-    recorded = json.loads(text.split("WGEC-READS ", 1)[1])
-    stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
-              if o.get("output_type") == "stream" and o.get("name") == "stderr"]
-    return {"path": path, "notebook": nbformat.writes(nb), "recorded": recorded, "stderr": stderr,
-            "seconds": round(time.monotonic() - started, 2)}
+        for path in map(Path, batch):
+            if verbose:
+                print(f"wgec: executing notebooks/{path.name}", file=sys.stderr, flush=True)
+            nb = _read(path)
+            kernelspec = dict(nb.metadata.get("kernelspec", {}))
+            nb.cells.insert(0, nbformat.v4.new_code_cell(RESET.format(cwd=str(path.parent))))
+            nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+            client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
+                                    resources={"metadata": {"path": str(path.parent)}})
+            started = time.monotonic()
+            try:
+                client.execute(cleanup_kc=False)
+            except CellExecutionError as exc:
+                failed = next((i for i, c in enumerate(nb.cells[1:-1]) if c.cell_type == "code" and any(
+                    o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+                name = getattr(exc, "ename", "error")
+                value = getattr(exc, "evalue", "")
+                where = f"cell {failed + 1}" if failed is not None else "a cell"
+                results.append({"path": str(path), "error": f"{where}: {name}: {value}"})
+                km = client.km
+                continue
+            km = client.km
+            nb.cells.pop(0)
+            probe = nb.cells.pop()
+            # nbclient writes the running kernel's spec into the metadata; the cache key must
+            # stay the one myst-nb computes from the source.
+            nb.metadata["kernelspec"] = kernelspec
+            text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+            recorded = json.loads(text.split("WGEC-READS ", 1)[1])
+            stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                      if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+            results.append({"path": str(path), "notebook": nbformat.writes(nb), "recorded": recorded,
+                            "stderr": stderr, "seconds": round(time.monotonic() - started, 2)})
+    finally:
+        if km is not None:
+            run_sync(km.shutdown_kernel)(now=True)
+    return results
+
+
+def _batches(todo: list[Path], jobs: int, record: dict) -> list[list[str]]:
+    """Split the notebooks over the workers, longest first, each to the least loaded."""
+    cost = {p: record.get(p.name, {}).get("seconds", 3.0) for p in todo}
+    loads = [[0.0, []] for _ in range(jobs)]
+    for path in sorted(todo, key=lambda p: -cost[p]):
+        least = min(loads, key=lambda load: load[0])
+        least[0] += cost[path]
+        least[1].append(str(path))
+    return [batch for _, batch in loads if batch]
 
 
 @dataclass
@@ -172,32 +216,33 @@ def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: i
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     errors = []
+    results = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_execute, str(p), str(data_dir), timeout): p for p in todo}
-        for done, future in enumerate(as_completed(futures), start=1):
-            path = futures[future]
-            result = future.result()
-            if progress:
-                progress(f"[{done}/{len(todo)}] {path.stem}" + (" failed" if "error" in result else ""))
-            if "error" in result:
-                errors.append(f"notebooks/{path.name}, {result['error']}")
-                continue
-            if result["stderr"]:
-                errors.append(f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}")
-                continue
-            nb = nbformat.reads(result["notebook"], as_version=4)
-            cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
-                                        check_validity=False, overwrite=True)
-            try:  # the book build must find it, or it would execute the notebook itself
-                cache.match_cache_notebook(_read(path))
-            except KeyError:
-                raise NotebookError(f"notebooks/{path.name}: executed, but its cache key does not match "
-                                    "the one the book build computes") from None
-            keys = set(result["recorded"]["reads"]) | {f"file:{data.DESCRIPTOR}"}
-            keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
-            record[path.name] = {"source": sha256(path), "inputs": _fingerprints(sorted(keys), data_dir, descriptor),
-                                 "seconds": result["seconds"]}
-            report.executed.append(path.stem)
+        futures = [pool.submit(_execute_batch, batch, str(data_dir), timeout, progress is not None)
+                   for batch in _batches(todo, jobs, record)]
+        for future in as_completed(futures):
+            results.extend(future.result())
+    for result in sorted(results, key=lambda r: r["path"]):
+        path = Path(result["path"])
+        if "error" in result:
+            errors.append(f"notebooks/{path.name}, {result['error']}")
+            continue
+        if result["stderr"]:
+            errors.append(f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}")
+            continue
+        nb = nbformat.reads(result["notebook"], as_version=4)
+        cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
+                                    check_validity=False, overwrite=True)
+        try:  # the book build must find it, or it would execute the notebook itself
+            cache.match_cache_notebook(_read(path))
+        except KeyError:
+            raise NotebookError(f"notebooks/{path.name}: executed, but its cache key does not match "
+                                "the one the book build computes") from None
+        keys = set(result["recorded"]["reads"]) | {f"file:{data.DESCRIPTOR}"}
+        keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
+        record[path.name] = {"source": sha256(path), "inputs": _fingerprints(sorted(keys), data_dir, descriptor),
+                             "seconds": result["seconds"]}
+        report.executed.append(path.stem)
     # Save what did run, even when another notebook failed: it need not run again.
     tmp = record_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1, sort_keys=True))

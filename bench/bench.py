@@ -1,0 +1,184 @@
+"""Benchmark (`make bench`): our build against stock Jupyter Book, side by side, in one run.
+
+Prints each figure and the ratios the build issue asks for:
+  1. our cold build (HTML + PDF) vs stock Jupyter Book building the same notebooks to HTML
+     with `execute_notebooks: force` (the peer);
+  2. the floor: one Python process running all notebooks' code cells in sequence;
+  3. a no-op rebuild vs the cold build;
+  4. a rebuild after editing one table vs the cold build, and which notebooks re-ran;
+  5. scale: data x10 and x100 rows (synthetic) and 3x the sections: time and peak memory.
+Peak memory is the largest resident set of any process of the run (ru_maxrss of the
+children). Not a test: timings are reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ("_config.yml", "_toc.yml", "notebooks", "book", "data")
+
+
+def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
+    """Seconds and peak memory (MB, largest process) of one command."""
+    start = time.monotonic()
+    process = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - start
+    stderr = process.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, target / name)
+    return target
+
+
+def wgec_build(project: Path, out: Path) -> tuple[float, float]:
+    return run([str(BIN / "wgec"), "build", "--data", str(project / "data"), "--out", str(out)],
+               env={"WGEC_PROJECT": str(project)})
+
+
+def stock_jupyter_book(project: Path) -> tuple[float, float]:
+    """The peer: `jupyter-book build` with execute_notebooks: force, HTML only."""
+    config = project / "_config.yml"
+    config.write_text(re.sub(r"execute_notebooks: \w+", "execute_notebooks: force", config.read_text()))
+    return run([str(BIN / "jupyter-book"), "build", str(project), "--quiet"],
+               env={"WGEC_PROJECT": str(project), "WGEC_DATA": str(project / "data")})
+
+
+def floor(project: Path) -> float:
+    """All notebooks' code cells, in sequence, in this one process (imports paid once)."""
+    os.environ["WGEC_PROJECT"] = str(project)
+    os.environ["WGEC_DATA"] = str(project / "data")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    from wgec import refresh
+
+    start = time.monotonic()
+    for path in refresh.notebooks(project / "_toc.yml"):
+        nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
+        namespace: dict = {}
+        with redirect_stdout(io.StringIO()):
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    exec(compile(cell.source, str(path), "exec"), namespace)  # noqa: S102
+    return time.monotonic() - start
+
+
+def scale_data(data: Path, factor: int) -> None:
+    """Multiply the rows of the list tables (focus areas, characteristics, body paragraphs)."""
+    for name, key in (("focus_areas.csv", "id"), ("characteristics.csv", "id"), ("recommendations.csv", "id")):
+        path = data / name
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        for copy in range(1, factor):
+            for row in rows:
+                if name == "recommendations.csv" and row["kind"] != "body/mechanism":
+                    continue
+                stem, _, number = row[key].rpartition("-")  # ids keep their pattern: FA-INF-1 -> FA-INF-1001
+                extra = dict(row, **{key: f"{stem}-{int(number) + 1000 * copy}"})
+                extra["position"] = str(int(row["position"]) + 1000 * copy)
+                extra["text"] = f"{row['text']} (copy {copy})"
+                writer.writerow(extra)
+        path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def triple_sections(project: Path) -> None:
+    """Every chapter and section notebook three times (as further chapters of the body)."""
+    toc = (project / "_toc.yml").read_text()
+    body = re.search(r"(  - caption: Report\n    chapters:\n)((?:      .*\n)+)", toc)
+    copies = []
+    for n in (2, 3):
+        block = body.group(2)
+        for nb in re.findall(r"notebooks/(\w+)", block):
+            shutil.copyfile(project / "notebooks" / f"{nb}.md", project / "notebooks" / f"{nb}_copy{n}.md")
+            block = block.replace(f"notebooks/{nb}\n", f"notebooks/{nb}_copy{n}\n")
+        copies.append(block)
+    (project / "_toc.yml").write_text(toc.replace(body.group(0), body.group(0) + "".join(copies)))
+    # Figure and table labels must stay unique: suffix them in the copies.
+    for path in (project / "notebooks").glob("*_copy*.md"):
+        n = path.stem[-1]
+        text = re.sub(r'name="(fig|tab)-([\w-]+)"', rf'name="\1-\2-{n}"', path.read_text())
+        path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="skip the scale runs")
+    args = parser.parse_args()
+    rows: list[tuple[str, float, float | None]] = []
+    with tempfile.TemporaryDirectory(prefix="wgec-bench-") as tmp:
+        tmp = Path(tmp)
+        ours = copy_project(tmp / "ours")
+        peer = copy_project(tmp / "peer")
+        cold, cold_mem = wgec_build(ours, tmp / "out")
+        rows.append(("cold build, HTML + PDF + archival PDF (ours)", cold, cold_mem))
+        stock, stock_mem = stock_jupyter_book(peer)
+        rows.append(("stock Jupyter Book, HTML only, execute force", stock, stock_mem))
+        floor_s = floor(ours)
+        rows.append(("floor: all code cells in one Python process", floor_s, None))
+        noop, noop_mem = wgec_build(ours, tmp / "out")
+        rows.append(("no-op rebuild", noop, noop_mem))
+        path = ours / "data" / "characteristics.csv"
+        path.write_text(path.read_text().replace("Transparent", "Transparent and accountable"))
+        edit, edit_mem = wgec_build(ours, tmp / "out")
+        rows.append(("rebuild after editing characteristics.csv", edit, edit_mem))
+        import json
+
+        reran = json.loads((tmp / "out" / "manifest.json").read_text())["last_refresh"]["executed"]
+        scale = []
+        if not args.quick:
+            for factor in (10, 100):
+                project = copy_project(tmp / f"x{factor}")
+                scale_data(project / "data", factor)
+                seconds, mem = wgec_build(project, tmp / f"out-x{factor}")
+                scale.append((f"data x{factor} rows", seconds, mem))
+            project = copy_project(tmp / "sections")
+            triple_sections(project)
+            seconds, mem = wgec_build(project, tmp / "out-sections")
+            scale.append(("3x the sections", seconds, mem))
+
+    print("\nWGEC Report benchmark (one run, side by side)")
+    print(f"{'measurement':52} {'seconds':>8} {'peak MB':>8}")
+    for name, seconds, mem in rows + scale:
+        print(f"{name:52} {seconds:8.1f} {'-' if mem is None else round(mem):>8}")
+    print("\nratios")
+    print(f"1. cold build (HTML+PDF) / stock JB (HTML only) : {cold / stock:5.2f}   (target <= 0.50)")
+    print(f"2. floor / cold build                           : {floor_s / cold:5.2f}")
+    print(f"3. no-op rebuild / cold build                   : {noop / cold:5.2f}   (target < 0.05)")
+    print(f"4. one-table edit / cold build                  : {edit / cold:5.2f}   (target < 0.40)")
+    print(f"   notebooks re-run after the edit: {', '.join(reran)}")
+    for name, seconds, mem in scale:
+        print(f"5. {name:44}: {seconds / cold:5.2f} x cold time, {mem / cold_mem:5.2f} x cold peak memory"
+              + ("   (target < 1.5 x)" if "x100" in name else ""))
+
+
+if __name__ == "__main__":
+    main()
