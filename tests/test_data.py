@@ -257,3 +257,19 @@ def test_every_problem_is_reported_at_once(data_copy):
     message = str(data.DataError(found))
     assert message.startswith("3 problems in the data")
     assert "focus_areas.csv, row 7, column 'level'" in message
+
+
+def test_validated_data_loads_the_same_without_validating_again(data_copy, monkeypatch):
+    checked = data.load(data_copy)
+    monkeypatch.setenv(data.VALIDATED_ENV, data.digest(data_copy, checked.descriptor))
+    fast = data.load(data_copy)
+    for name in checked:
+        assert fast[name].equals(checked[name]), name
+        assert list(fast[name].dtypes) == list(checked[name].dtypes), name
+
+
+def test_a_stale_validation_digest_does_not_let_bad_data_through(data_copy, monkeypatch):
+    monkeypatch.setenv(data.VALIDATED_ENV, data.digest(data_copy, data.load(data_copy).descriptor))
+    edit(data_copy / "focus_areas.csv", "FA-CON-2,content", "FA-CON-2,contents")
+    p = only(problems(data_copy))
+    assert (p.file, p.row, p.column) == ("focus_areas.csv", 7, "level")

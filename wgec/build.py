@@ -206,18 +206,29 @@ def _checkpoint() -> None:
 
 
 def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: bool, jobs) -> dict:
+    import time
+
     from . import config, data, refresh
+
+    started = time.monotonic()
+
+    def step(what: str) -> None:  # progress on a terminal: each step and the time so far
+        if not quiet:
+            _say(f"{what} ({time.monotonic() - started:.1f} s)")
 
     for leftover in [*out.glob(".staging-*"), *out.glob(".old-*")]:  # from a build that was killed
         shutil.rmtree(leftover, ignore_errors=True)
 
     tables = data.load(data_path)  # a data error stops here, with its message, before anything runs
+    os.environ[data.VALIDATED_ENV] = data.digest(data_path, tables.descriptor)  # kernels need not validate again
     settings = config.document()  # so does a configuration error
     os.environ.setdefault("SOURCE_DATE_EPOCH", str(int(config.source_date().timestamp())))
     state = _state(data_path, variant)
     cache = out / ".cache"
     progress = None if quiet else (lambda line: _say(f"executed {line}"))
-    report = refresh.refresh(data_path, cache, jobs=jobs, progress=progress)
+    step("data valid")
+    report = refresh.refresh(data_path, cache, jobs=jobs, progress=progress, descriptor=tables.descriptor)
+    step(f"notebooks refreshed: {len(report.executed)} executed, {len(report.reused)} up to date")
     _checkpoint()
     work, stamp = _work(out, data_path, cache)
     os.environ[paths.DATA_ENV] = str(data_path)
@@ -230,12 +241,14 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
     try:
         if "html" in wanted:
             _sphinx("html", work, cache, quiet)
+            step("HTML built")
             _checkpoint()
             shutil.copytree(work / "html", staging / "html", ignore=shutil.ignore_patterns(".buildinfo*"))
         if "pdf" in wanted or "archival" in wanted:
             from . import pdf as typeset
 
             _sphinx("singlehtml", work, cache, quiet)
+            step("single page built")
             _checkpoint()
             date = config.document_date(settings)
             title = config.book_config().get("title", "")
@@ -252,6 +265,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                     shutil.copyfile(path, inside / name)
                 targets.append((staging / "pdf" / ARCHIVAL_NAME, "pdf/a-3b", [(inside / n, n) for _, n in files]))
             typeset.render_all(document, [work, staging], targets, settings, date)
+            step("PDF typeset")
         _checkpoint()
         # Everything built: swap the outputs in, then record them.
         if "html" in wanted:

@@ -184,15 +184,18 @@ def stale(record: dict, path: Path, data_dir: Path, descriptor: dict) -> str | N
 
 
 def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: int = 300,
-            progress=None, force: bool = False) -> Report:
-    """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran."""
+            progress=None, force: bool = False, descriptor: dict | None = None) -> Report:
+    """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran.
+
+    ``descriptor``: the data package descriptor, when the caller has validated the data already.
+    """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
     import nbformat
 
     from . import data
 
-    descriptor = data.load(data_dir).descriptor
+    descriptor = descriptor or data.load(data_dir).descriptor
     cache_dir.mkdir(parents=True, exist_ok=True)
     record_file = cache_dir / RECORD
     record = json.loads(record_file.read_text()) if record_file.is_file() else {}
