@@ -18,7 +18,6 @@ import csv
 import io
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys

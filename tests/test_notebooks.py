@@ -1,7 +1,6 @@
 """The notebooks are thin MyST Markdown notebooks that also open and run with jupytext."""
 
 import ast
-import os
 
 import jupytext
 import pytest

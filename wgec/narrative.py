@@ -578,7 +578,7 @@ def corrections_intro(tables) -> str:
                      "it is" if len(kept) == 1 else "they are"))
     unsure = applied[applied.confidence.isin(["medium", "low"])]
     if len(unsure):
-        text += (f" Readings of less than high confidence: "
+        text += (" Readings of less than high confidence: "
                  + join(f"“{md(r.as_printed)}” read as “{md(r.reading)}” ({md(r.confidence)})" for r in unsure.itertuples())
                  + ".")
     return text
