@@ -135,7 +135,7 @@ def changed(tmp_path_factory, built_book):
            text="Resilience of <b>undersea</b> cables {raw}`html`", kind="focus area", source_lines="103")
     rewrite(d / "organizations.csv", lambda r: r["acronym"] != "WBG")
     rewrite(d / "organization_roles.csv", lambda r: r["organization"] != "WBG")
-    assert run_wgec("check", "--data", d).returncode == 0
+    assert run_wgec("check", "--data", d, "--out", root / "out").returncode == 0
     result = run_wgec("html", "--data", d, "--out", root / "out")
     assert result.returncode == 0, result.stderr[-3000:]
     return root / "out" / "html"
