@@ -182,3 +182,13 @@ def test_a_failing_build_leaves_the_last_good_book(tmp_path, data_copy):
     assert result.returncode == 1
     assert "levels.csv, row 3, column 'name'" in result.stderr and "Traceback" not in result.stderr
     assert (out / "html" / "index.html").read_text() == "last good build"
+
+
+def test_the_provenance_annex_says_which_data_the_report_was_built_from(book, tables):
+    import hashlib
+
+    page = article(book["notebooks/annex4_provenance"])
+    for resource in tables.descriptor["resources"]:
+        digest = hashlib.sha256((paths.DATA_DIR / resource["path"]).read_bytes()).hexdigest()
+        assert f"{resource['path']} {len(tables[resource['name']])} {digest}" in page
+    assert "jupyter-book" in page and "weasyprint" in page

@@ -222,3 +222,11 @@ def test_the_pdf_engine_reads_no_file_outside_the_build_and_nothing_from_the_net
                 (inside / ".." / "outside.txt").as_uri(), "file:///etc/passwd"):
         with pytest.raises(FatalURLFetchingError):
             fetch(url)
+
+
+def test_the_pdf_says_which_data_it_was_built_from(text, tables):
+    import hashlib
+
+    for resource in tables.descriptor["resources"]:
+        digest = hashlib.sha256((paths.DATA_DIR / resource["path"]).read_bytes()).hexdigest()
+        assert digest[:16] in text.replace(" ", ""), resource["path"]

@@ -67,6 +67,10 @@ def inputs(data_path: Path) -> dict[str, str]:
 
 
 def tools() -> dict[str, str]:
+    """The versions of the tools that make the outputs (recorded in the manifest and annex)."""
+    from . import config
+
+    config.READS.add("tools")
     return {name: metadata.version(name) for name in TOOLS} | {"python": sys.version.split()[0]}
 
 

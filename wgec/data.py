@@ -100,6 +100,11 @@ class Tables(dict):
         READS.add(f"file:{source}")
         return path.read_text(encoding="utf-8").split("\n")
 
+    def file_digest(self, relative: str) -> str:
+        """SHA-256 of a file of the data package (recorded as read, like a table)."""
+        READS.add(f"file:{relative}")
+        return hashlib.sha256(_inside(self.data_dir, relative).read_bytes()).hexdigest()
+
     def corrected_lines(self) -> list[str]:
         """The source lines with every applied correction of the corrections table made."""
         lines = self.source_lines()

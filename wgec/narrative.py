@@ -601,3 +601,28 @@ def numbered_source(tables) -> str:
     lines = tables.source_lines()
     width = len(str(len(lines)))
     return "\n".join(f"{i:>{width}}  {line}" for i, line in enumerate(lines, start=1))
+
+
+def provenance_intro(tables, date: dt.date) -> str:
+    return (f"This edition was built on {un_date(date)} from the files in {{numref}}`tab-provenance-files` "
+            "(with their SHA-256 checksums), by the tools in {numref}`tab-provenance-tools`. The same files and "
+            "tools give the same report, byte for byte; the build's `manifest.json` also lists the checksum "
+            "of every output.")
+
+
+def provenance_rows(tables) -> list[list[str]]:
+    """Every file of the data package with its checksum and, for tables, its row count."""
+    rows = []
+    for resource in tables.descriptor["resources"]:
+        rows.append([resource["path"], str(len(tables[resource["name"]])), tables.file_digest(resource["path"])])
+    rows.append(["datapackage.json", None, tables.file_digest("datapackage.json")])
+    for source in tables.descriptor.get("sources", []):
+        if source.get("path"):
+            rows.append([source["path"], None, tables.file_digest(source["path"])])
+    return rows
+
+
+def tool_rows() -> list[list[str]]:
+    from .build import tools
+
+    return [[name, version] for name, version in tools().items()]

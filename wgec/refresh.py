@@ -161,6 +161,10 @@ def current_value(key: str, data_dir: Path, descriptor: dict) -> str | None:
         path = Path(name)
     elif key == "source-date":
         return config.source_date().date().isoformat()
+    elif key == "tools":
+        from .build import tools
+
+        return hashlib.sha256(json.dumps(tools(), sort_keys=True).encode()).hexdigest()
     else:  # a configuration file of the project
         path = paths.ROOT / key
     return sha256(path) if path is not None and path.is_file() else None
