@@ -192,3 +192,12 @@ def test_the_provenance_annex_says_which_data_the_report_was_built_from(book, ta
         digest = hashlib.sha256((paths.DATA_DIR / resource["path"]).read_bytes()).hexdigest()
         assert f"{resource['path']} {len(tables[resource['name']])} {digest}" in page
     assert "jupyter-book" in page and "weasyprint" in page
+
+
+def test_no_path_of_the_build_machine_reaches_the_site(built_book):
+    machine = {str(paths.ROOT), str(built_book.parent), str(Path.home())}
+    for page in built_book.rglob("*"):
+        if page.is_file() and page.suffix in {".html", ".js", ".json", ".txt", ".svg"}:
+            text = page.read_text(encoding="utf-8", errors="replace")
+            for path in machine:
+                assert path not in text, (page.name, path)

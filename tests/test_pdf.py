@@ -230,3 +230,10 @@ def test_the_pdf_says_which_data_it_was_built_from(text, tables):
     for resource in tables.descriptor["resources"]:
         digest = hashlib.sha256((paths.DATA_DIR / resource["path"]).read_bytes()).hexdigest()
         assert digest[:16] in text.replace(" ", ""), resource["path"]
+
+
+@pytest.mark.parametrize("name", ["wgec-report.pdf", "wgec-report-archival.pdf"])
+def test_qpdf_finds_the_pdf_sound(built, name):
+    result = subprocess.run(["qpdf", "--check", str(built / "pdf" / name)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "No syntax or stream encoding errors found" in result.stdout
