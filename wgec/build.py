@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import paths
+from .refresh import sha256 as _sha
 
 PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
@@ -47,10 +48,6 @@ def _say(message: str) -> None:
 
 
 # --- fingerprints -------------------------------------------------------------------
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def inputs(data_path: Path) -> dict[str, str]:
     """Every input of the build: the data files and the project's own files, with SHA-256."""
@@ -96,8 +93,11 @@ def read_manifest(out: Path) -> dict | None:
 def stale_outputs(data_path: Path, out: Path, wanted=("html", "pdf", "archival"),
                   variant: str = "pdf/ua-1") -> tuple[list[str], list[str]]:
     """(stale or missing outputs, inputs changed since they were built) for ``out``."""
+    return _stale(out, _state(data_path, variant), wanted)
+
+
+def _stale(out: Path, state: dict, wanted) -> tuple[list[str], list[str]]:
     manifest = read_manifest(out) or {}
-    state = _state(data_path, variant)
     digest = _digest(state)
     stale, changed = [], []
     built = manifest.get("outputs", {})
@@ -136,11 +136,11 @@ def _lock(out: Path):
         handle.close()
 
 
-def _work(out: Path, data_path: Path, cache: Path) -> tuple[Path, dict]:
+def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -> tuple[Path, dict]:
     """Sphinx's incremental work folder; wiped when it may not match (code changed, failed build)."""
     work = out / ".work"
     stamp = work / "stamp.json"
-    code = {k: v for k, v in inputs(data_path).items() if not k.startswith(("data/", "notebooks/"))}
+    code = {k: v for k, v in inputs_now.items() if not k.startswith(("data/", "notebooks/"))}
     expected = {"code": _digest(code), "data_dir": str(data_path), "cache": str(cache)}
     try:
         current = json.loads(stamp.read_text())
@@ -177,10 +177,11 @@ def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
     with _lock(out), _interruptible():
-        stale, _ = stale_outputs(data_path, out, wanted, variant) if data_path.is_dir() else (wanted, [])
+        state = _state(data_path, variant)
+        stale, _ = _stale(out, state, wanted) if data_path.is_dir() else (wanted, [])
         if not stale:
             return {"up_to_date": True, "executed": [], "written": {}}
-        return _build(data_path, out, wanted, variant, quiet, jobs)
+        return _build(data_path, out, wanted, variant, quiet, jobs, state)
 
 
 _INTERRUPTED: list[int] = []
@@ -209,7 +210,7 @@ def _checkpoint() -> None:
         raise KeyboardInterrupt
 
 
-def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: bool, jobs) -> dict:
+def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: bool, jobs, state: dict) -> dict:
     import time
 
     from . import config, data, refresh
@@ -227,14 +228,12 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
     os.environ[data.VALIDATED_ENV] = data.digest(data_path, tables.descriptor)  # kernels need not validate again
     settings = config.document()  # so does a configuration error
     os.environ.setdefault("SOURCE_DATE_EPOCH", str(int(config.source_date().timestamp())))
-    state = _state(data_path, variant)
     cache = out / ".cache"
-    progress = None if quiet else (lambda line: _say(f"executed {line}"))
     step("data valid")
-    report = refresh.refresh(data_path, cache, jobs=jobs, progress=progress, descriptor=tables.descriptor)
+    report = refresh.refresh(data_path, cache, jobs=jobs, verbose=not quiet, descriptor=tables.descriptor)
     step(f"notebooks refreshed: {len(report.executed)} executed, {len(report.reused)} up to date")
     _checkpoint()
-    work, stamp = _work(out, data_path, cache)
+    work, stamp = _work(out, data_path, cache, state["inputs"])
     os.environ[paths.DATA_ENV] = str(data_path)
     docs = {p.stem: f"notebooks/{p.stem}" for p in refresh.notebooks()}
     os.environ["WGEC_REFRESHED"] = ",".join(docs[name] for name in report.executed)
@@ -275,11 +274,12 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
         if "html" in wanted:
             _replace(staging / "html", out / "html")
             outputs = {k: v for k, v in outputs.items() if v.get("kind") != "html"}
+            record = json.loads((cache / refresh.RECORD).read_text())
             for path in sorted((out / "html").rglob("*")):
                 if path.is_file():
                     name = path.relative_to(out).as_posix()
                     outputs[name] = {"kind": "html", "sha256": _sha(path), "state": digest,
-                                     "from": _page_inputs(name, cache, docs, tables.descriptor)}
+                                     "from": _page_inputs(name, record, docs, tables.descriptor)}
         for kind, name in (("pdf", PDF_NAME), ("archival", ARCHIVAL_NAME)):
             if kind in wanted:
                 (out / "pdf").mkdir(exist_ok=True)
@@ -297,12 +297,12 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
     return {"up_to_date": False, "executed": report.executed, "written": {k: where[k] for k in wanted}}
 
 
-def _page_inputs(name: str, cache: Path, docs: dict, descriptor: dict) -> list[str]:
+def _page_inputs(name: str, record: dict, docs: dict, descriptor: dict) -> list[str]:
     """The inputs a page of the book came from: its notebook and the data it read; else all."""
     stem = Path(name).stem
     if not name.startswith("html/notebooks/") or stem not in docs:
         return ["*"]
-    record = json.loads((cache / "executions.json").read_text()).get(f"{stem}.md", {})
+    record = record.get(f"{stem}.md", {})
     used = [f"notebooks/{stem}.md"]
     files = {r["name"]: r["path"] for r in descriptor["resources"]}
     for key in record.get("inputs", {}):

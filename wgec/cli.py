@@ -37,7 +37,7 @@ def _refresh(args) -> int:
 
     data_path = data.load(args.data).data_dir
     report = refresh.refresh(data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs,
-                             progress=lambda line: print(f"executed {line}", file=sys.stderr),
+                             verbose=True,
                              force=args.force)
     for name in report.executed:
         print(f"executed {name} ({report.why.get(name, '')})")

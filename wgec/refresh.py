@@ -188,7 +188,7 @@ def stale(record: dict, path: Path, data_dir: Path, descriptor: dict) -> str | N
 
 
 def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: int = 300,
-            progress=None, force: bool = False, descriptor: dict | None = None) -> Report:
+            verbose: bool = False, force: bool = False, descriptor: dict | None = None) -> Report:
     """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran.
 
     ``descriptor``: the data package descriptor, when the caller has validated the data already.
@@ -225,7 +225,7 @@ def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: i
     errors = []
     results = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_execute_batch, batch, str(data_dir), timeout, progress is not None)
+        futures = [pool.submit(_execute_batch, batch, str(data_dir), timeout, verbose)
                    for batch in _batches(todo, jobs, record)]
         for future in as_completed(futures):
             results.extend(future.result())
