@@ -5,12 +5,16 @@ BIN    := $(VENV)/bin
 UV     := uv==0.13.9
 STAMP  := $(VENV)/.installed
 SYSTEM := $(VENV)/.system-packages
+NODE   := node_modules/.installed
 DATA   ?= data
 OUT    ?= _build
 # Debian packages: Liberation/Noto fonts and Pango for the PDF engine, poppler and qpdf to read
-# PDFs in the tests, Chromium for the browser tests.
+# PDFs in the tests, Chromium for the browser tests. Java and Node run the pinned HTML checker
+# (vnu-jar) and axe-core from package-lock.json; they are asked for only when their commands are
+# missing (a Node from elsewhere ships its own npm).
 APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
                 poppler-utils qpdf chromium
+APT_COMMANDS := java:default-jre-headless npm:npm
 
 .DEFAULT_GOAL := report
 .PHONY: help report html pdf refresh check test test-fast bench lock clean distclean deps
@@ -43,7 +47,13 @@ $(SYSTEM): Makefile
 	fi
 	@mkdir -p $(VENV) && touch $@
 
-deps: $(STAMP) $(SYSTEM)  ## create .venv and install the pinned dependencies and Debian packages
+# The validators the tests run (vnu-jar, axe-core), exact versions from package-lock.json. Their
+# install scripts are not run: vnu-jar's would download a Java runtime, and the jar is in the package.
+$(NODE): package.json package-lock.json $(SYSTEM)
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(STAMP) $(SYSTEM) $(NODE)  ## create .venv and install the pinned dependencies and Debian packages
 
 report: deps  ## build the report: HTML book, PDF and archival PDF (the default)
 	$(BIN)/wgec build --data $(DATA) --out $(OUT)
