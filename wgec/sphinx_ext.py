@@ -185,9 +185,58 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         if key in context:
             context[key] = [asset for asset in context[key] if not thebe(asset)]
 
+    # The sidebar's expand/collapse toggles (<summary> holding only a chevron) get a name for
+    # screen readers (axe: summary-name); pydata-sphinx-theme builds them in Python.
+    toctree = context.get("generate_toctree_html")
+    if toctree is not None:
+        def generate_toctree_html(*args, **kwargs):
+            soup = toctree(*args, **kwargs)  # a BeautifulSoup tree (pydata-sphinx-theme 0.17)
+            for summary in soup.select("li > details > summary") if hasattr(soup, "select") else []:
+                link = summary.parent.parent.find("a", recursive=False)
+                if link is not None and not summary.get_text(strip=True) and not summary.get("aria-label"):
+                    summary["aria-label"] = f"Sections of {link.get_text(' ', strip=True)}"
+            return soup
+
+        context["generate_toctree_html"] = generate_toctree_html
+
+
+REDIRECT = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<meta http-equiv="refresh" content="0; url={url}">
+</head>
+<body>
+<p><a href="{url}">{title}</a></p>
+</body>
+</html>
+"""
+
+
+def on_build_finished(app: Sphinx, exception) -> None:
+    """Valid HTML only in the published site: the start page that leads to the first page is a whole
+    HTML document (sphinx-external-toc writes a bare <meta> tag unless index.html exists),
+    and the theme's Jinja macro files, copied with its static files, are not published."""
+    if exception is not None or app.builder.name != "html":  # the published site (not singlehtml)
+        return
+    out = Path(app.outdir)
+    root = app.config.root_doc
+    if root != "index":
+        from html import escape
+
+        title = escape(app.config.html_title or app.config.project or root)
+        (out / "index.html").write_text(
+            REDIRECT.format(lang=escape(app.config.language or "en"), title=title, url=escape(f"{root}.html")),
+            encoding="utf-8")
+    for macros in ("webpack-macros.html", "sbt-webpack-macros.html"):
+        (out / "_static" / macros).unlink(missing_ok=True)
+
 
 def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", on_html_page_context, priority=900)
+    # Before sphinx-external-toc's (priority 500), which writes index.html only if it is missing.
+    app.connect("build-finished", on_build_finished, priority=400)
     app.add_config_value("wgec_document", {}, "env")
     app.connect("config-inited", on_config_inited)
     app.add_node(para_number)
