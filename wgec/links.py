@@ -100,14 +100,18 @@ def check(out: Path, elsewhere: Path | None = None, pdf: bool = True) -> Result:
         for link in parsed(page).links:
             _check_html_link(link, page, source, out, locate, parsed, result)
     for path in sorted((out / "pdf").glob("*.pdf")) if pdf and (out / "pdf").is_dir() else []:
-        _check_pdf(path, path.relative_to(out).as_posix(), result)
+        try:
+            _check_pdf(path, path.relative_to(out).as_posix(), result)
+        except Exception as exc:  # noqa: BLE001 - pypdf's errors for a damaged file are of many kinds
+            result.broken.append(Broken(path.relative_to(out).as_posix(), "", f"not a readable PDF: {exc}"))
     result.broken = list(dict.fromkeys(result.broken))  # a link used twice on a page is one broken link
     return result
 
 
 def describe(broken: list[Broken]) -> str:
     """One line per broken link: where it is, what it points to, and why it does not resolve."""
-    return "\n".join(f"{b.source}: {b.target} ({b.reason})" for b in broken)
+    return "\n".join(f"{b.source}: {b.target} ({b.reason})" if b.target else f"{b.source}: {b.reason}"
+                     for b in broken)
 
 
 def _check_html_link(link, page, source, out, locate, parsed, result) -> None:
