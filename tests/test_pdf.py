@@ -15,6 +15,7 @@ from wgec import config, data, paths
 from wgec.sphinx_ext import toc_plan
 
 pytestmark = pytest.mark.slow
+PDFS = ("wgec-report.pdf", "wgec-report-archival.pdf")
 
 
 def pdftotext(path, *args) -> str:
@@ -52,8 +53,10 @@ def test_every_page_is_a4(reader):
         assert abs(float(page.mediabox.width) - 595.28) < 1 and abs(float(page.mediabox.height) - 841.89) < 1
 
 
-def test_every_font_is_embedded(pdf):
-    rows = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+@pytest.mark.parametrize("name", PDFS)
+def test_every_font_is_embedded(built, name):
+    rows = subprocess.run(["pdffonts", str(built / "pdf" / name)], capture_output=True, text=True,
+                          check=True).stdout.splitlines()[2:]
     assert rows
     for row in rows:
         assert row.split()[-5] == "yes", row  # columns from the right: emb sub uni object generation
@@ -136,14 +139,70 @@ def _structure(node, found):
     return found
 
 
-def test_figures_are_tagged_with_their_alt_text(reader, built_book):
-    alts = _structure(reader.trailer["/Root"]["/StructTreeRoot"], [])
-    html_alts = set()
-    for page in (built_book / "notebooks").glob("*.html"):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        html_alts |= {img["alt"] for img in soup.select("figure.un-figure img")}
+def _printed_pages(built_book):
+    """The book's pages that go into the PDF, in reading order, parsed."""
+    order, plan = toc_plan(paths.TOC_FILE)
+    return [BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+            for doc in order if plan.get(doc, ("", ""))[1] != "web"]
+
+
+@pytest.mark.parametrize("name", PDFS)
+def test_tagged_and_every_figure_carries_the_alt_text_of_the_html(built, built_book, name):
+    root = PdfReader(built / "pdf" / name).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] == True  # noqa: E712 - a pypdf BooleanObject
+    alts = _structure(root["/StructTreeRoot"], [])
+    html_alts = [img["alt"] for soup in _printed_pages(built_book) for img in soup.select("figure.un-figure img")]
     assert len(html_alts) >= 5
-    assert html_alts <= set(alts)
+    assert alts == html_alts  # one Figure element per figure, in order, each with its alt text
+
+
+# --- the text layer reads in the order of the document --------------------------------
+
+def _squeeze(text: str) -> str:
+    """Text without any white space (line breaks, justification and kerning differ between readers)."""
+    return re.sub(r"[\s\u200b]+", "", text)
+
+
+def _reading_plan(built_book):
+    """From the built HTML: the masthead lines, the title, then every heading (h1, h2) and
+    numbered paragraph (its number and first words) of the printed pages, in the order of the
+    table of contents."""
+    pages = _printed_pages(built_book)
+    masthead = [line for p in pages[0].select("article div.un-masthead p") for line in p.get_text("\n").split("\n")
+                if _squeeze(line)]
+    items = []
+    for soup in pages:
+        for el in soup.select("article h1, article h2, article p.un-para"):
+            if el.name == "p":
+                number = el.select_one("span.un-para-num").extract().get_text(strip=True)
+                items.append(" ".join([number, *el.get_text(" ", strip=True).split()[:5]]))
+            else:
+                items.append(el.get_text(" ", strip=True).rstrip("#").strip())
+    return masthead, items[0], items[1:]
+
+
+@pytest.mark.parametrize("reader_", ["pdftotext", "pypdf"])
+@pytest.mark.parametrize("name", PDFS)
+def test_text_layer_reads_in_document_order(built, built_book, name, reader_):
+    """pdftotext orders text by its place on the page; pypdf reads the content streams as they are."""
+    path = built / "pdf" / name
+    text = pdftotext(path) if reader_ == "pdftotext" else "\n".join(p.extract_text() for p in PdfReader(path).pages)
+    text = "\n".join(line for line in text.splitlines() if not re.search(r"\.{5,}", line))  # not the contents
+    text = _squeeze(text)
+    masthead, title, items = _reading_plan(built_book)
+    assert len(items) >= 30 and sum(item[0].isdigit() for item in items) >= 20
+    start = text.find(_squeeze(title))
+    assert start > 0, title
+    before = text[:start]
+    for line in masthead:  # the masthead, and nothing else, comes before the title
+        assert _squeeze(line) in before, line
+        before = before.replace(_squeeze(line), "", 1)
+    assert before == ""
+    position = start + len(_squeeze(title))
+    for item in items:
+        found = text.find(_squeeze(item), position)
+        assert found >= 0, f"{item!r} not found after the previous heading or paragraph"
+        position = found + len(_squeeze(item))
 
 
 def test_archival_variant_carries_the_data_package(built, tables):

@@ -159,7 +159,10 @@ def _sphinx(builder: str, work: Path, cache: Path, quiet: bool) -> None:
     status = build_sphinx(
         paths.ROOT, work / builder, path_config=paths.CONFIG_FILE, doctreedir=work / "doctrees", noconfig=True,
         confoverrides={"nitpicky": True, "latex_individualpages": False, "nb_execution_mode": "cache",
-                       "nb_execution_cache_path": str(cache / "jupyter_cache")},
+                       "nb_execution_cache_path": str(cache / "jupyter_cache"),
+                       # _config.yml's html.use_download_button does not reach the theme in Jupyter
+                       # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
+                       "html_theme_options": {"use_download_button": False}},
         warningiserror=True, keep_going=True, builder=builder, freshenv=False, quiet=quiet,
     )
     if status != 0:
@@ -270,6 +273,13 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
             typeset.render_all(document, [work, staging], targets, settings, date)
             step("PDF typeset")
         _checkpoint()
+        if "html" in wanted:  # gate: every link and anchor of the site resolves (offline, ~0.1 s)
+            from . import links
+
+            broken = links.check(staging, elsewhere=out, pdf=False).broken
+            if broken:
+                raise BuildError(f"{len(broken)} broken links; the previous output is unchanged:\n"
+                                 + links.describe(broken))
         # Everything built: swap the outputs in, then record them.
         if "html" in wanted:
             _replace(staging / "html", out / "html")

@@ -73,6 +73,27 @@ def _build(args) -> int:
     return _report(args, html=True, pdf=True, archival=True)
 
 
+def _links(args) -> int:
+    from . import links
+
+    out = Path(args.out).resolve()
+    if not (out / "html").is_dir() and not (out / "pdf").is_dir():
+        print(f"wgec links: no built report in {out}; run `wgec build --out {args.out}` first", file=sys.stderr)
+        return 1
+    result = links.check(out)
+    report = result.write_external(out / links.EXTERNAL_REPORT)
+    print(f"{out}: {result.internal} internal links and anchors checked "
+          f"({result.checked['html']} in the HTML, {result.checked['pdf']} in the PDFs)")
+    for part, count in sorted(result.unchecked.items()):
+        print(f"{count} links into {part}/ not checked: it is not built")
+    print(f"{len(result.external)} external links, not fetched, listed in {report}")
+    if result.broken:
+        print(links.describe(result.broken), file=sys.stderr)
+        print(f"wgec links: {len(result.broken)} broken links", file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wgec", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
@@ -102,6 +123,14 @@ def parser() -> argparse.ArgumentParser:
                      help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
                           "package attached, written as OUT/pdf/wgec-report-archival.pdf")
     command("build", _build, "build everything: HTML book, PDF and archival PDF (what `make` runs)", jobs=True)
+    links = sub.add_parser("links", help="check, offline, that every link and anchor of the built HTML and "
+                                         "PDFs in OUT resolves; list the external links (never fetched) in "
+                                         "OUT/external-links.json; exit 1 listing every broken link")
+    links.add_argument("--out", type=Path, default=paths.BUILD_DIR, metavar="DIR",
+                       help="output directory (default: _build/)")
+    links.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the Python traceback on errors")
+    links.set_defaults(func=_links)
     return top
 
 

@@ -40,6 +40,7 @@ def assemble(singlehtml: Path, settings: dict, title: str, date: dt.date) -> str
     for el in article.select("a.headerlink, script, .un-web-only, button, .toggle-details"):
         el.decompose()
     _footnotes(article, soup)
+    _numbers(article)
     _images(article, page.parent, singlehtml)
     _contents(article, soup)
 
@@ -77,6 +78,17 @@ def _footnotes(article, soup) -> None:
         ref.replace_with(note)
     for el in article.select("aside.footnote-list, hr.footnotes"):
         el.decompose()
+
+
+def _numbers(article) -> None:
+    """The space after a paragraph number goes inside the number's box (``pdf.css`` sets it in
+    the margin, in line, so the text layer reads the number before its paragraph): the first
+    line of the paragraph then starts at the margin, and justification does not stretch it."""
+    for number in article.select("span.un-para-num"):
+        after = number.next_sibling
+        if isinstance(after, str) and after[:1].isspace():
+            after.replace_with(after.lstrip())
+            number.append(" ")
 
 
 def _images(article, page_dir: Path, root: Path) -> None:
