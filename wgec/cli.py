@@ -73,6 +73,14 @@ def _build(args) -> int:
     return _report(args, html=True, pdf=True, archival=True)
 
 
+def _publish(args) -> int:
+    from . import publish
+
+    result = publish.publish(args.data, args.out, args.site)
+    print(f"published {result['files']} files ({result['bytes'] / 1e6:.1f} MB) to {result['site']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wgec", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
@@ -102,6 +110,10 @@ def parser() -> argparse.ArgumentParser:
                      help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
                           "package attached, written as OUT/pdf/wgec-report-archival.pdf")
     command("build", _build, "build everything: HTML book, PDF and archival PDF (what `make` runs)", jobs=True)
+    publish = command("publish", _publish, "copy the up-to-date build into a static site folder (HTML book, "
+                                           "PDFs, data downloads, manifest, SHA256SUMS); refuses a stale build")
+    publish.add_argument("--site", type=Path, default=None, metavar="DIR",
+                         help="the site folder, replaced as a whole (default: OUT/site)")
     return top
 
 
