@@ -43,7 +43,7 @@ def pages(site: Path):
 
 def resolve(site: Path, page: Path, href: str) -> Path:
     path, _ = urldefrag(href)
-    target = (page.parent / unquote(path)).resolve()
+    target = (page.parent / unquote(path)).resolve() if path else page.resolve()
     assert target.is_relative_to(site.resolve()), f"{page.name}: {href} leaves the site"
     return target
 
@@ -83,8 +83,8 @@ def test_every_page_links_to_the_pdfs_and_the_data(site):
         for target, link in targets.items():
             assert target.is_file(), f"{page}: {link['href']}"
             assert len(link.get_text(strip=True)) > 5, "link text says where it leads"
-        annex = [a["href"] for a in footer.find_all("a") if "#" in a["href"]]
-        assert annex and annex[0].endswith("#data-downloads")
+        annex = [resolve(site, page, a["href"]) for a in footer.find_all("a") if a["href"].endswith("#data-downloads")]
+        assert annex == [site / "html" / "notebooks" / "annex1_data_tables.html"], page
         seen += 1
     assert seen >= 10
 

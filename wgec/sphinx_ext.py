@@ -186,13 +186,13 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
             context[key] = [asset for asset in context[key] if not thebe(asset)]
     if app.builder.name == "html":
         context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + download_links(
-            context["pathto"], DATA_ANNEX in app.env.found_docs)
+            context["pathto"], pagename, DATA_ANNEX in app.env.found_docs)
 
 
 DATA_ANNEX = "notebooks/annex1_data_tables"
 
 
-def download_links(pathto, annex: bool) -> str:
+def download_links(pathto, pagename: str, annex: bool) -> str:
     """The footer of every page: the PDFs and the data downloads, by links relative to the page
     (the PDFs are in OUT/pdf/, next to the book in OUT/html/; the site keeps that layout)."""
     from html import escape
@@ -204,7 +204,8 @@ def download_links(pathto, annex: bool) -> str:
              (pathto(f"../pdf/{ARCHIVAL_NAME}", 1), "archival PDF (PDF/A-3b, data attached)"),
              (pathto(f"{FOLDER}/{WORKBOOK}", 1), "the data as an Excel workbook")]
     if annex:
-        links.append((pathto(DATA_ANNEX) + "#data-downloads", "every data download (CSV, XLSX, JSON)"))
+        page = "" if pagename == DATA_ANNEX else pathto(DATA_ANNEX)
+        links.append((f"{page}#data-downloads", "every data download (CSV, XLSX, JSON)"))
     items = " · ".join(f'<a href="{escape(href)}">{escape(text)}</a>' for href, text in links)
     return f'<p class="wgec-downloads">Download: {items}</p>'
 
