@@ -104,6 +104,8 @@ def test_built_book_offers_every_table(built):
             assert header == list(tables[f["table"]].columns)
             assert len(rows) == len(tables[f["table"]]), f["name"]
     assert (folder / "datapackage.json").read_bytes() == (paths.DATA_DIR / "datapackage.json").read_bytes()
+    tools = json.loads((built / "manifest.json").read_text())["tools"]
+    assert tools["openpyxl"] == openpyxl.__version__  # the workbook's maker is recorded (annex IV)
     book = openpyxl.load_workbook(folder / downloads.WORKBOOK)
     assert book.sheetnames == [r["name"] for r in tables.descriptor["resources"]]
     for resource in tables.descriptor["resources"]:

@@ -34,7 +34,7 @@ from .refresh import sha256 as _sha
 PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
 MANIFEST = "manifest.json"
-TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint")
+TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint", "openpyxl")
 PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css",
                  "requirements.lock")
 
