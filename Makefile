@@ -8,6 +8,7 @@ SYSTEM := $(VENV)/.system-packages
 NODE   := node_modules/.installed
 DATA   ?= data
 OUT    ?= _build
+SITE   ?= $(OUT)/site
 # Debian packages: Liberation/Noto fonts and Pango for the PDF engine, poppler and qpdf to read
 # PDFs in the tests, Chromium for the browser tests. Java and Node run the pinned HTML checker
 # (vnu-jar) and axe-core from package-lock.json; they are asked for only when their commands are
@@ -17,7 +18,7 @@ APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 l
 APT_COMMANDS := java:default-jre-headless npm:npm
 
 .DEFAULT_GOAL := report
-.PHONY: help report html pdf refresh check test test-fast bench lock clean distclean deps
+.PHONY: help report html pdf refresh check publish test test-fast bench lock clean distclean deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -69,6 +70,9 @@ refresh: deps  ## re-execute exactly the notebooks whose inputs changed
 
 check: deps  ## validate the data tables and say whether the outputs are stale
 	$(BIN)/wgec check --data $(DATA) --out $(OUT)
+
+publish: report  ## build, then assemble the static site in _build/site (for any web server or GitHub Pages)
+	$(BIN)/wgec publish --data $(DATA) --out $(OUT) --site $(SITE)
 
 test: deps  ## run every test (builds the book end to end)
 	$(BIN)/python -m pytest

@@ -34,7 +34,7 @@ from .refresh import sha256 as _sha
 PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
 MANIFEST = "manifest.json"
-TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint")
+TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint", "openpyxl")
 PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css",
                  "requirements.lock")
 
@@ -228,7 +228,8 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
         shutil.rmtree(leftover, ignore_errors=True)
 
     tables = data.load(data_path)  # a data error stops here, with its message, before anything runs
-    os.environ[data.VALIDATED_ENV] = data.digest(data_path, tables.descriptor)  # kernels need not validate again
+    data_digest = data.digest(data_path, tables.descriptor)
+    os.environ[data.VALIDATED_ENV] = data_digest  # kernels need not validate again
     settings = config.document()  # so does a configuration error
     os.environ.setdefault("SOURCE_DATE_EPOCH", str(int(config.source_date().timestamp())))
     cache = out / ".cache"
@@ -250,6 +251,10 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
             step("HTML built")
             _checkpoint()
             shutil.copytree(work / "html", staging / "html", ignore=shutil.ignore_patterns(".buildinfo*"))
+            from . import downloads
+
+            downloads.write(data_path, tables.descriptor, staging / "html" / downloads.FOLDER)
+            step("data downloads written")
         if "pdf" in wanted or "archival" in wanted:
             from . import pdf as typeset
 
@@ -296,7 +301,9 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                 os.replace(staging / "pdf" / name, out / "pdf" / name)
                 outputs[f"pdf/{name}"] = {"kind": kind, "sha256": _sha(out / "pdf" / name), "state": digest,
                                           "from": ["*"]}
-        _write_json(out / MANIFEST, {"source_date": state["source_date"], "tools": state["tools"],
+        edition = {"symbol": settings["symbol"], "date": config.document_date(settings).isoformat(),
+                   "data_sha256": data_digest}  # what the front page says (wgec.narrative.edition)
+        _write_json(out / MANIFEST, {"source_date": state["source_date"], "tools": state["tools"], "edition": edition,
                                      "inputs": state["inputs"], "outputs": outputs,
                                      "last_refresh": {"executed": report.executed, "reused": report.reused,
                                                       "why": report.why}})

@@ -94,6 +94,14 @@ def _links(args) -> int:
     return 0
 
 
+def _publish(args) -> int:
+    from . import publish
+
+    result = publish.publish(args.data, args.out, args.site)
+    print(f"published {result['files']} files ({result['bytes'] / 1e6:.1f} MB) to {result['site']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wgec", description=__doc__)
     top.add_argument("--debug", action="store_true", help="show the Python traceback on errors")
@@ -131,6 +139,10 @@ def parser() -> argparse.ArgumentParser:
     links.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the Python traceback on errors")
     links.set_defaults(func=_links)
+    publish = command("publish", _publish, "copy the up-to-date build into a static site folder (HTML book, "
+                                           "PDFs, data downloads, manifest, SHA256SUMS); refuses a stale build")
+    publish.add_argument("--site", type=Path, default=None, metavar="DIR",
+                         help="the site folder, replaced as a whole (default: OUT/site)")
     return top
 
 

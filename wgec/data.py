@@ -105,6 +105,12 @@ class Tables(dict):
         READS.add(f"file:{relative}")
         return hashlib.sha256(_inside(self.data_dir, relative).read_bytes()).hexdigest()
 
+    def digest(self) -> str:
+        """The combined SHA-256 of the data package (see :func:`digest`), recorded as read."""
+        READS.add(f"file:{DESCRIPTOR}")
+        READS.update(f"table:{r['name']}" for r in self.descriptor["resources"])
+        return digest(self.data_dir, self.descriptor)
+
     def corrected_lines(self) -> list[str]:
         """The source lines with every applied correction of the corrections table made."""
         lines = self.source_lines()

@@ -490,6 +490,13 @@ def masthead(settings: dict, tables, date: dt.date) -> str:
     return f"::::{{container}} un-masthead\n{inner}\n::::"
 
 
+def edition(settings: dict, tables, date: dt.date) -> str:
+    """Which edition this is: symbol (or draft), date, and the checksum of the data it was built from."""
+    symbol = f"symbol {md(settings['symbol'])}" if settings["symbol"] else "draft, no document symbol"
+    return (f":::{{container}} un-edition\nEdition: {symbol}, {un_date(date)}. Data checksum (SHA-256 of "
+            f"the data package, as in the build's `manifest.json`): `{tables.digest()}`.\n:::")
+
+
 def notices(settings: dict) -> list[str]:
     """The draft notice, the editing line and the contributor's disclaimer, as configured."""
     out = []
@@ -539,6 +546,25 @@ def data_annex_intro(tables) -> str:
             "described by the data package `datapackage.json` and validated against it before every build. "
             "They are reproduced here in full; the column `source_lines` points to the lines of the source "
             "text (annex III).")
+
+
+def data_downloads(tables) -> str:
+    """The HTML book's list of data downloads, with links (web only: the PDF has no such files)."""
+    from html import escape
+    from urllib.parse import quote
+
+    from .downloads import FOLDER, files
+
+    items = []
+    for f in files(tables.descriptor):
+        what = f"{f['format']}, {count(len(tables[f['table']]), 'row')}" if f["table"] else f["format"]
+        href = escape(f"../{FOLDER}/{quote(f['name'])}")
+        items.append(f'<li><a href="{href}">{escape(f["name"])}</a> ({escape(what)}): {escape(f["title"])}</li>')
+    return ("::::{container} un-web-only\n:name: data-downloads\n\n"
+            "The tables can be downloaded as CSV files (UTF-8; a text cell that starts with `=`, `+`, `-` or `@` "
+            "is prefixed with an apostrophe so that spreadsheet programs do not run it as a formula), as one "
+            "Excel workbook with a sheet per table, and with the data package descriptor:\n\n"
+            ":::{raw} html\n<ul class=\"wgec-data-downloads\">\n" + "\n".join(items) + "\n</ul>\n:::\n::::")
 
 
 def data_tables(tables):

@@ -184,6 +184,30 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
     for key in ("script_files", "css_files"):
         if key in context:
             context[key] = [asset for asset in context[key] if not thebe(asset)]
+    if app.builder.name == "html":
+        context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + download_links(
+            context["pathto"], pagename, DATA_ANNEX in app.env.found_docs)
+
+
+DATA_ANNEX = "notebooks/annex1_data_tables"
+
+
+def download_links(pathto, pagename: str, annex: bool) -> str:
+    """The footer of every page: the PDFs and the data downloads, by links relative to the page
+    (the PDFs are in OUT/pdf/, next to the book in OUT/html/; the site keeps that layout)."""
+    from html import escape
+
+    from .build import ARCHIVAL_NAME, PDF_NAME
+    from .downloads import FOLDER, WORKBOOK
+
+    links = [(pathto(f"../pdf/{PDF_NAME}", 1), "the report as PDF"),
+             (pathto(f"../pdf/{ARCHIVAL_NAME}", 1), "archival PDF (PDF/A-3b, data attached)"),
+             (pathto(f"{FOLDER}/{WORKBOOK}", 1), "the data as an Excel workbook")]
+    if annex:
+        page = "" if pagename == DATA_ANNEX else pathto(DATA_ANNEX)
+        links.append((f"{page}#data-downloads", "every data download (CSV, XLSX, JSON)"))
+    items = " · ".join(f'<a href="{escape(href)}">{escape(text)}</a>' for href, text in links)
+    return f'<p class="wgec-downloads">Download: {items}</p>'
 
     # The sidebar's expand/collapse toggles (<summary> holding only a chevron) get a name for
     # screen readers (axe: summary-name); pydata-sphinx-theme builds them in Python.
