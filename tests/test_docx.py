@@ -95,6 +95,16 @@ def test_the_contents_list_every_chapter_and_section(document, html_pages):
     assert "I. Introduction" in entries and "Annex IV. Provenance of this edition" in entries
 
 
+def test_internal_links_reach_their_bookmarks_and_no_paragraph_is_empty(document, part):
+    body, notes = part("word/document.xml"), part("word/footnotes.xml")
+    anchors = set(body.xpath("//w:hyperlink/@w:anchor", namespaces=NS) + notes.xpath("//w:hyperlink/@w:anchor",
+                                                                                       namespaces=NS))
+    assert len(anchors) >= 15
+    assert anchors <= set(body.xpath("//w:bookmarkStart/@w:name", namespaces=NS))
+    empty = [p.style.name for p in document.paragraphs if not p.text.strip() and not p._p.xpath(".//w:drawing")]
+    assert empty == []
+
+
 def test_paragraph_numbers_are_consecutive_and_match_the_html(document, html_pages):
     html_numbers = [squash(n.get_text()) for article, _ in html_pages for n in article.select("span.un-para-num")]
     numbered = [p for p in document.paragraphs if p.style.name == "Numbered Paragraph"]
@@ -175,6 +185,9 @@ def test_a4_pages_and_un_styles(document, part):
     assert normal.name == "Times New Roman" and normal.size.pt == 10
     # No theme font sneaks in: every style names its font.
     assert not part("word/styles.xml").xpath("//w:rFonts[@w:asciiTheme]", namespaces=NS)
+    # Page numbers in the header from page 2 on (page 1 has the masthead), as in the PDF.
+    assert section.different_first_page_header_footer
+    assert section.header._element.xpath(".//w:fldSimple[@w:instr='PAGE']")
     core = part("docProps/core.xml")
     assert core.xpath("string(//*[local-name()='title'])") == config.book_config()["title"]
 

@@ -99,6 +99,19 @@ def make() -> bytes:
     section.left_margin = section.right_margin = Cm(2.2)
     section.header_distance = section.footer_distance = Cm(1.25)
 
+    # Page numbers at the top right from page 2 on, as in the PDF (page 1 carries the masthead).
+    section.different_first_page_header_footer = True
+    number = section.header.paragraphs[0]
+    number.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), "PAGE")
+    run = OxmlElement("w:r")
+    text = OxmlElement("w:t")
+    text.text = "2"
+    run.append(text)
+    field.append(run)
+    number._p.append(field)
+
     J, L, C, R = WD_ALIGN_PARAGRAPH.JUSTIFY, WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
     _style(doc, "Normal", size=10)
     for name in ("Body Text", "First Paragraph"):

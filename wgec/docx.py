@@ -83,6 +83,12 @@ def word_html(document: str) -> str:
             block.append(paragraph)
         contents.replace_with(block)
 
+    # The singlehtml marks where each page began with an empty anchor; in Word each would be an
+    # empty paragraph. Those that nothing links to go.
+    linked = {a.get("href", "")[1:] for a in body.select('a[href^="#"]')}
+    for anchor in body.select("span[id]"):
+        if not anchor.get_text(strip=True) and not anchor.find(True) and anchor["id"] not in linked:
+            anchor.decompose()
     for number in body.select("span.caption-number"):  # "Figure 1" -> "Figure 1. "
         text = number.get_text(" ", strip=True)
         number.string = (text if text.endswith(".") else text + ".") + " "
