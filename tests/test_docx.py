@@ -15,8 +15,6 @@ from test_narrative import append
 from wgec import config, docx, paths, pdf
 from wgec.sphinx_ext import toc_plan
 
-pytestmark = pytest.mark.slow
-
 NS = {
     "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
     "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
@@ -69,6 +67,7 @@ def html_pages(built_book):
     return pages
 
 
+@pytest.mark.slow
 def test_headings_are_word_headings_in_reading_order(document, html_pages):
     expected, title = [], None
     for article, depth in html_pages:
@@ -87,6 +86,7 @@ def test_headings_are_word_headings_in_reading_order(document, html_pages):
     assert [squash(p.text) for p in document.paragraphs if p.style.name == "Title"] == [title]
 
 
+@pytest.mark.slow
 def test_the_contents_list_every_chapter_and_section(document, html_pages):
     entries = [squash(p.text) for p in document.paragraphs if p.style.name in ("toc 1", "toc 2")]
     headings = [squash(p.text) for p in document.paragraphs if p.style.name in ("Heading 1", "Heading 2")]
@@ -95,6 +95,7 @@ def test_the_contents_list_every_chapter_and_section(document, html_pages):
     assert "I. Introduction" in entries and "Annex IV. Provenance of this edition" in entries
 
 
+@pytest.mark.slow
 def test_internal_links_reach_their_bookmarks_and_no_paragraph_is_empty(document, part):
     body, notes = part("word/document.xml"), part("word/footnotes.xml")
     anchors = set(body.xpath("//w:hyperlink/@w:anchor", namespaces=NS) + notes.xpath("//w:hyperlink/@w:anchor",
@@ -105,6 +106,7 @@ def test_internal_links_reach_their_bookmarks_and_no_paragraph_is_empty(document
     assert empty == []
 
 
+@pytest.mark.slow
 def test_paragraph_numbers_are_consecutive_and_match_the_html(document, html_pages):
     html_numbers = [squash(n.get_text()) for article, _ in html_pages for n in article.select("span.un-para-num")]
     numbered = [p for p in document.paragraphs if p.style.name == "Numbered Paragraph"]
@@ -115,6 +117,7 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(document, html_pag
         assert re.match(r"\d+\.\t\S", paragraph.text), paragraph.text
 
 
+@pytest.mark.slow
 def test_sources_are_real_word_footnotes(part, html_pages):
     notes = part("word/footnotes.xml")
     body = part("word/document.xml")
@@ -128,6 +131,7 @@ def test_sources_are_real_word_footnotes(part, html_pages):
     assert sorted(texts.values()) == sorted(html_notes)
 
 
+@pytest.mark.slow
 def test_figures_have_their_alt_text_caption_and_a_png_for_older_word(word, part, html_pages):
     alts = [img["alt"] for article, _ in html_pages for img in article.select("figure.un-figure img")]
     body = part("word/document.xml")
@@ -151,6 +155,7 @@ def test_figures_have_their_alt_text_caption_and_a_png_for_older_word(word, part
         assert caption.replace(f"Figure {n}. ", f"Figure {n} ") == html_caption
 
 
+@pytest.mark.slow
 def test_tables_are_word_tables_with_header_rows(document, part, html_pages):
     html_tables = [t for article, _ in html_pages for t in article.select("table")]
     assert len(document.tables) == len(html_tables) >= 5
@@ -164,6 +169,7 @@ def test_tables_are_word_tables_with_header_rows(document, part, html_pages):
         assert len(table.rows) == len(html.select("tr"))
 
 
+@pytest.mark.slow
 def test_the_masthead_is_at_the_top(document):
     settings = config.document()
     top = [(p.style.name, squash(p.text)) for p in document.paragraphs[:6]]
@@ -177,6 +183,7 @@ def test_the_masthead_is_at_the_top(document):
     assert top[5] == ("Title", config.book_config()["title"])
 
 
+@pytest.mark.slow
 def test_a4_pages_and_un_styles(document, part):
     (section,) = document.sections
     assert abs(section.page_width.mm - 210) < 0.5 and abs(section.page_height.mm - 297) < 0.5
@@ -192,6 +199,7 @@ def test_a4_pages_and_un_styles(document, part):
     assert core.xpath("string(//*[local-name()='title'])") == config.book_config()["title"]
 
 
+@pytest.mark.slow
 def test_same_inputs_give_the_same_bytes(word, built, tmp_path):
     settings = config.document()
     date = config.document_date(settings)
@@ -233,6 +241,7 @@ def hostile(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_a_hostile_data_string_is_literal_text_in_word(hostile):
     document = Document(hostile / "out" / "docx" / "wgec-report.docx")
     cells = [c for t in document.tables for row in t.rows for c in row.cells]
@@ -245,6 +254,7 @@ def test_a_hostile_data_string_is_literal_text_in_word(hostile):
                 assert not run.bold and not run.italic
 
 
+@pytest.mark.slow
 def test_a_failed_build_keeps_the_last_good_edition(hostile):
     target = hostile / "out" / "docx" / "wgec-report.docx"
     before = target.read_bytes()
