@@ -186,19 +186,20 @@ def write(document: str, root: Path, target: Path, date: dt.date) -> Path:
 
     html = word_html(document)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="wgec-docx-") as tmp:
+    # Work next to the target (one file system, so the finished file is renamed into place).
+    with tempfile.TemporaryDirectory(prefix=".docx-", dir=target.parent) as tmp:
         tmp = Path(tmp)
         bin_dir = _rasteriser(tmp, _png_fallbacks(_svgs(html, root), root, tmp))
         source = tmp / "report.html"
         source.write_text(html, encoding="utf-8")
+        when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                   SOURCE_DATE_EPOCH=str(int(dt.datetime.combine(date, dt.time(12, 0),
-                                                                 tzinfo=dt.timezone.utc).timestamp())))
+                   SOURCE_DATE_EPOCH=str(int(when.timestamp())))
         command = [pypandoc.get_pandoc_path(), str(source), "--from=html-raw_html", "--to=docx",
-                   f"--reference-doc={REFERENCE}", f"--lua-filter={FILTER}", f"--template={TEMPLATE}", f"--resource-path={root}",
-                   f"--dpi={PNG_DPI}", "--fail-if-warnings",
-                   f"--output={tmp / 'report.docx'}"]
-        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp)
+                   f"--reference-doc={REFERENCE}", f"--template={TEMPLATE}", f"--lua-filter={FILTER}",
+                   f"--dpi={PNG_DPI}", "--fail-if-warnings", f"--output={tmp / 'report.docx'}"]
+        # Image paths are relative to ``root``: pandoc runs there.
+        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root)
         if result.returncode != 0:
             raise DocxError(f"pandoc could not write the Word edition: {result.stderr.strip()[-2000:]}")
         os.replace(tmp / "report.docx", target)
