@@ -18,7 +18,7 @@ APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 l
 APT_COMMANDS := java:default-jre-headless npm:npm
 
 .DEFAULT_GOAL := report
-.PHONY: help report html pdf refresh check publish test test-fast bench lock clean distclean deps
+.PHONY: help report html pdf docx refresh check publish test test-fast bench lock clean distclean deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -64,6 +64,9 @@ html: deps  ## build the HTML book only, into _build/html
 
 pdf: deps  ## build the PDF only, into _build/pdf/wgec-report.pdf
 	$(BIN)/wgec pdf --data $(DATA) --out $(OUT)
+
+docx: deps  ## build the Word edition, into _build/docx/wgec-report.docx
+	$(BIN)/wgec docx --data $(DATA) --out $(OUT)
 
 refresh: deps  ## re-execute exactly the notebooks whose inputs changed
 	$(BIN)/wgec refresh --data $(DATA) --out $(OUT)

@@ -33,10 +33,12 @@ from .refresh import sha256 as _sha
 
 PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
+DOCX_NAME = "wgec-report.docx"
 MANIFEST = "manifest.json"
-TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint", "openpyxl")
+TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint",
+         "openpyxl", "pypandoc-binary")
 PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css",
-                 "requirements.lock")
+                 "wgec/docx.*", "wgec/reference.docx", "requirements.lock")
 
 
 class BuildError(RuntimeError):
@@ -172,11 +174,12 @@ def _sphinx(builder: str, work: Path, cache: Path, quiet: bool) -> None:
 # --- the build ----------------------------------------------------------------------
 
 def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
-          variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None) -> dict:
+          variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None,
+          docx: bool = False) -> dict:
     """Build the requested outputs from ``data_dir`` into ``out``; returns a summary."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
-    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival)) if on]
+    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx)) if on]
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
     with _lock(out), _interruptible():
@@ -255,7 +258,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
 
             downloads.write(data_path, tables.descriptor, staging / "html" / downloads.FOLDER)
             step("data downloads written")
-        if "pdf" in wanted or "archival" in wanted:
+        if {"pdf", "archival", "docx"} & set(wanted):
             from . import pdf as typeset
 
             _sphinx("singlehtml", work, cache, quiet)
@@ -264,6 +267,13 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
             date = config.document_date(settings)
             title = config.book_config().get("title", "")
             document = typeset.assemble(work / "singlehtml", settings, title, date)
+        if "docx" in wanted:  # the Word edition: the same print document, through pandoc
+            from . import docx as word
+
+            word.write(document, work, staging / "docx" / DOCX_NAME, date)
+            step("Word edition written")
+            _checkpoint()
+        if "pdf" in wanted or "archival" in wanted:
             targets = []
             if "pdf" in wanted:
                 targets.append((staging / "pdf" / PDF_NAME, variant, []))
@@ -295,12 +305,13 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                     name = path.relative_to(out).as_posix()
                     outputs[name] = {"kind": "html", "sha256": _sha(path), "state": digest,
                                      "from": _page_inputs(name, record, docs, tables.descriptor)}
-        for kind, name in (("pdf", PDF_NAME), ("archival", ARCHIVAL_NAME)):
+        for kind, folder, name in (("pdf", "pdf", PDF_NAME), ("archival", "pdf", ARCHIVAL_NAME),
+                                   ("docx", "docx", DOCX_NAME)):
             if kind in wanted:
-                (out / "pdf").mkdir(exist_ok=True)
-                os.replace(staging / "pdf" / name, out / "pdf" / name)
-                outputs[f"pdf/{name}"] = {"kind": kind, "sha256": _sha(out / "pdf" / name), "state": digest,
-                                          "from": ["*"]}
+                (out / folder).mkdir(exist_ok=True)
+                os.replace(staging / folder / name, out / folder / name)
+                outputs[f"{folder}/{name}"] = {"kind": kind, "sha256": _sha(out / folder / name), "state": digest,
+                                               "from": ["*"]}
         edition = {"symbol": settings["symbol"], "date": config.document_date(settings).isoformat(),
                    "data_sha256": data_digest}  # what the front page says (wgec.narrative.edition)
         _write_json(out / MANIFEST, {"source_date": state["source_date"], "tools": state["tools"], "edition": edition,
@@ -310,7 +321,8 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
         _write_json(work / "stamp.json", stamp)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    where = {"html": out / "html" / "index.html", "pdf": out / "pdf" / PDF_NAME, "archival": out / "pdf" / ARCHIVAL_NAME}
+    where = {"html": out / "html" / "index.html", "pdf": out / "pdf" / PDF_NAME, "archival": out / "pdf" / ARCHIVAL_NAME,
+             "docx": out / "docx" / DOCX_NAME}
     return {"up_to_date": False, "executed": report.executed, "written": {k: where[k] for k in wanted}}
 
 

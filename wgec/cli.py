@@ -45,11 +45,11 @@ def _refresh(args) -> int:
     return 0
 
 
-def _report(args, html: bool, pdf: bool, archival: bool) -> int:
+def _report(args, html: bool, pdf: bool, archival: bool, docx: bool = False) -> int:
     from . import build
 
     result = build.build(args.data, args.out, html=html, pdf=pdf, archival=archival,
-                         variant="pdf/ua-1", jobs=getattr(args, "jobs", None))
+                         variant="pdf/ua-1", jobs=getattr(args, "jobs", None), docx=docx)
     if result["up_to_date"]:
         print(f"{Path(args.out).resolve()}: up to date, nothing to do")
         return 0
@@ -67,6 +67,10 @@ def _html(args) -> int:
 def _pdf(args) -> int:
     archival = args.pdf_variant.startswith("pdf/a")
     return _report(args, html=False, pdf=not archival, archival=archival)
+
+
+def _docx(args) -> int:
+    return _report(args, html=False, pdf=False, archival=False, docx=True)
 
 
 def _build(args) -> int:
@@ -130,6 +134,8 @@ def parser() -> argparse.ArgumentParser:
     pdf.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3b"], default="pdf/ua-1",
                      help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
                           "package attached, written as OUT/pdf/wgec-report-archival.pdf")
+    command("docx", _docx, "build the Word edition into OUT/docx/wgec-report.docx (same content as the PDF)",
+            jobs=True)
     command("build", _build, "build everything: HTML book, PDF and archival PDF (what `make` runs)", jobs=True)
     links = sub.add_parser("links", help="check, offline, that every link and anchor of the built HTML and "
                                          "PDFs in OUT resolves; list the external links (never fetched) in "
