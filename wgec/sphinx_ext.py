@@ -174,8 +174,9 @@ def on_config_inited(app: Sphinx, config) -> None:
 
 
 def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
-    """Drop sphinx-thebe's scripts: the book runs no live kernel, and Jupyter Book 1 adds
-    them twice (a console error on every page) with a URL on a CDN."""
+    """Each HTML page: without sphinx-thebe's scripts (the book runs no live kernel, and Jupyter
+    Book 1 adds them twice, with a URL on a CDN), with named sidebar toggles, and with a footer
+    linking the PDFs and the data downloads."""
     def thebe(asset) -> bool:
         name = getattr(asset, "filename", None) or str(asset)
         body = getattr(asset, "attributes", {}).get("body", "")
@@ -184,6 +185,19 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
     for key in ("script_files", "css_files"):
         if key in context:
             context[key] = [asset for asset in context[key] if not thebe(asset)]
+    # The sidebar's expand/collapse toggles (<summary> holding only a chevron) get a name for
+    # screen readers (axe: summary-name); pydata-sphinx-theme builds them in Python.
+    toctree = context.get("generate_toctree_html")
+    if toctree is not None:
+        def generate_toctree_html(*args, **kwargs):
+            soup = toctree(*args, **kwargs)  # a BeautifulSoup tree (pydata-sphinx-theme 0.17)
+            for summary in soup.select("li > details > summary") if hasattr(soup, "select") else []:
+                link = summary.parent.parent.find("a", recursive=False)
+                if link is not None and not summary.get_text(strip=True) and not summary.get("aria-label"):
+                    summary["aria-label"] = f"Sections of {link.get_text(' ', strip=True)}"
+            return soup
+
+        context["generate_toctree_html"] = generate_toctree_html
     if app.builder.name == "html":
         context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + download_links(
             context["pathto"], pagename, DATA_ANNEX in app.env.found_docs)
@@ -208,20 +222,6 @@ def download_links(pathto, pagename: str, annex: bool) -> str:
         links.append((f"{page}#data-downloads", "every data download (CSV, XLSX, JSON)"))
     items = " · ".join(f'<a href="{escape(href)}">{escape(text)}</a>' for href, text in links)
     return f'<p class="wgec-downloads">Download: {items}</p>'
-
-    # The sidebar's expand/collapse toggles (<summary> holding only a chevron) get a name for
-    # screen readers (axe: summary-name); pydata-sphinx-theme builds them in Python.
-    toctree = context.get("generate_toctree_html")
-    if toctree is not None:
-        def generate_toctree_html(*args, **kwargs):
-            soup = toctree(*args, **kwargs)  # a BeautifulSoup tree (pydata-sphinx-theme 0.17)
-            for summary in soup.select("li > details > summary") if hasattr(soup, "select") else []:
-                link = summary.parent.parent.find("a", recursive=False)
-                if link is not None and not summary.get_text(strip=True) and not summary.get("aria-label"):
-                    summary["aria-label"] = f"Sections of {link.get_text(' ', strip=True)}"
-            return soup
-
-        context["generate_toctree_html"] = generate_toctree_html
 
 
 REDIRECT = """<!DOCTYPE html>
