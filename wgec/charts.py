@@ -8,6 +8,7 @@ chart still reads when printed in greyscale; text sized for an A4 page.
 from __future__ import annotations
 
 import textwrap
+import warnings
 from contextlib import contextmanager
 
 import matplotlib
@@ -24,6 +25,9 @@ LEVEL_STYLES = [  # colour, hatch: lightness and pattern differ too
     (BLUE, ""), (ORANGE, "//"), (GREEN, ".."), (SKY, "xx"), (VERMILION, "\\\\"),
 ]
 WIDTH = 6.3  # inches: the text width of an A4 page with UN margins
+# A label may hold a character no installed font has (an emoji, say): the chart draws a box for
+# it and the build goes on; the report's text and the figure's alt text carry the exact string.
+warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
 FONTS = ["DejaVu Sans", "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans Arabic", "Noto Sans"]
 
 
@@ -49,13 +53,17 @@ def style():
         "hatch.linewidth": 0.8,
         "svg.fonttype": "path",
         "figure.dpi": 100,
+        # Labels are data: a "$" is a dollar sign, never the start of mathtext.
+        "text.parse_math": False,
     }
     with plt.rc_context(rc):
         yield
 
 
-def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+def _wrap(text: str, width: int, lines: int = 3) -> str:
+    """A label in lines of ``width`` characters, at most ``lines`` of them: a longer text ends
+    in "…" (a chart has no room for a paragraph; the report's text and alt text hold it all)."""
+    return "\n".join(textwrap.wrap(str(text), width, max_lines=lines, placeholder=" …")) or str(text)
 
 
 def _levels(tables) -> pd.DataFrame:
@@ -115,7 +123,7 @@ def organization_matrix(tables):
         if 0 < n_un < len(orgs):
             ax.axhline(n_un - 0.5, color=GREY, linewidth=0.8, linestyle=":")
         ax.set_xticks(list(cols.values()), [_wrap(n, 16) for n in levels.name])
-        ax.set_yticks(list(rows.values()), list(rows))
+        ax.set_yticks(list(rows.values()), [_wrap(acr, 30, 1) for acr in rows])
         ax.set_xlim(-0.5, len(cols) - 0.5)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.xaxis.tick_top()
@@ -201,7 +209,7 @@ def format_path(tables):
         if ys_start and ys_end:
             ax.text(0.5, 1.0, "evolves into", ha="center", va="center", fontsize=9.5, style="italic")
         if hosts:
-            ax.text(0.2, -0.12, _wrap("Possible hosts: " + ", ".join(hosts), 40), ha="center", va="center",
+            ax.text(0.2, -0.12, _wrap("Possible hosts: " + ", ".join(hosts), 40, 4), ha="center", va="center",
                     fontsize=9.5)
         fig.tight_layout()
     return fig

@@ -320,15 +320,31 @@ def _read_csv(root: Path, res: dict, problems: list[Problem]):
             continue
         bad = False
         for column, cell in zip(header, cells):
-            control = next((ch for ch in cell if unicodedata.category(ch) == "Cc"), None)
+            control = next((ch for ch in cell if _forbidden(ch)), None)
             if control is not None:
-                problems.append(Problem(name, f"text without control characters (found U+{ord(control):04X})",
+                what = f"U+{ord(control):04X}" + (f" {unicodedata.name(control)}" if unicodedata.name(control, "")
+                                                  else "")
+                problems.append(Problem(name, f"text without control characters (found {what})",
                                         row=number, column=column, value=cell))
                 bad = True
         if not bad:
             rows.append([cells[i] for i in order])
             rownums.append(number)
     return fields, rows, rownums
+
+
+# Bidi embeddings, overrides and isolates: one left open would reorder the report's own words
+# around the cell. (The marks U+200E, U+200F and U+061C have no such reach, and are text.)
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _forbidden(ch: str) -> bool:
+    """A character no cell may hold: control characters (C0 including tab and line feed, DEL,
+    C1), line and paragraph separators, bidi controls, a byte order mark inside the text, and
+    noncharacters. Zero-width spaces and joiners, combining marks and emoji are text."""
+    code = ord(ch)
+    return (unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS or ch == "\ufeff"
+            or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE)
 
 
 def _expected(field: dict, error) -> str:

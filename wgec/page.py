@@ -59,7 +59,10 @@ def svg(fig) -> SvgImage:
 
 
 def _option(text: str) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip()
+    """Plain text as a directive option value: one line, single-quoted, since MyST reads the
+    options as YAML (unquoted, a " #" would start a comment and a ": " a mapping)."""
+    line = re.sub(r"\s+", " ", str(text)).strip()
+    return "'" + line.replace("'", "''") + "'"
 
 
 def figure(fig, name: str, caption: str, alt: str) -> None:
