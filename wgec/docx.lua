@@ -14,6 +14,9 @@ function Para(el)
   local first = el.content[1]
   if first and first.t == "Span" and first.classes:includes("un-para-num") then
     local content = pandoc.List(first.content)
+    while #content > 0 and (content[#content].t == "Space" or content[#content].t == "SoftBreak") do
+      content:remove()  -- the print HTML keeps the space after the number inside its box
+    end
     content:insert(pandoc.RawInline("openxml", "<w:r><w:tab/></w:r>"))
     local i = 2
     while el.content[i] and (el.content[i].t == "Space" or el.content[i].t == "SoftBreak") do
