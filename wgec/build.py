@@ -52,10 +52,13 @@ def _say(message: str) -> None:
 def inputs(data_path: Path) -> dict[str, str]:
     """Every input of the build: the data files and the project's own files, with SHA-256."""
     found = {}
+    base = data_path.resolve()
     for path in sorted(data_path.rglob("*")):
         rel = path.relative_to(data_path)
         if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-            found[f"data/{rel.as_posix()}"] = _sha(path)
+            # A link out of the data directory is never up to date: the validation refuses it.
+            inside = path.resolve().is_relative_to(base)
+            found[f"data/{rel.as_posix()}"] = _sha(path) if inside else "outside the data directory"
     for pattern in PROJECT_GLOBS:
         for path in sorted(paths.ROOT.glob(pattern)):
             if path.is_file() and "__pycache__" not in path.parts:

@@ -123,7 +123,8 @@ class Tables(dict):
 
 
 def _show(value: str, limit: int = 60) -> str:
-    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    """A value as quoted in a message; a long one keeps its start and its end (a path's file name)."""
+    text = value if len(value) <= limit else value[: limit - 21] + "…" + value[-20:]
     return repr(text)
 
 
