@@ -383,3 +383,13 @@ def test_no_path_user_or_host_of_the_build_machine_in_the_pdf(good, tmp_path, na
     for item in _machine(good):
         for where, content in (("metadata", info), ("XMP", xmp), ("text", text), ("objects", raw)):
             assert item not in content, (name, where, item)
+
+
+@pytest.mark.parametrize("out, says", [("report.pdf", "expected an output folder, but this is a file"),
+                                       ("report.pdf/sub", "Not a directory")])
+def test_an_output_folder_that_cannot_be_made_is_named(tmp_path, out, says):
+    (tmp_path / "report.pdf").write_bytes(b"%PDF- not ours")
+    result = run_wgec("build", "--data", paths.DATA_DIR, "--out", tmp_path / out)
+    assert result.returncode != 0
+    assert f"{tmp_path / out}: {says}" in result.stderr and "Traceback" not in result.stdout + result.stderr
+    assert (tmp_path / "report.pdf").read_bytes() == b"%PDF- not ours"

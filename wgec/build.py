@@ -177,6 +177,8 @@ def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
     wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival)) if on]
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: expected an output folder, but this is a file")
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
     with _lock(out), _interruptible():
