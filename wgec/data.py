@@ -324,11 +324,12 @@ def _read_csv(root: Path, res: dict, problems: list[Problem]):
 
     fields = [f["name"] for f in res["schema"]["fields"]]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
     try:
-        records = list(reader)
-    except csv.Error as exc:
+        records.extend(reader)
+    except csv.Error as exc:  # the row is the record that failed (a quoted cell may span lines)
         problems.append(Problem(name, f"well-formed CSV ({exc}; a quote left open, perhaps a truncated row?)",
-                                row=reader.line_num))
+                                row=len(records) + 1))
         return None
     header = [cell.strip() for cell in records[0]]
     if len(header) == 1 and len(fields) > 1:
