@@ -54,10 +54,13 @@ def _say(message: str) -> None:
 def inputs(data_path: Path) -> dict[str, str]:
     """Every input of the build: the data files and the project's own files, with SHA-256."""
     found = {}
+    base = data_path.resolve()
     for path in sorted(data_path.rglob("*")):
         rel = path.relative_to(data_path)
         if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-            found[f"data/{rel.as_posix()}"] = _sha(path)
+            # A link out of the data directory is never up to date: the validation refuses it.
+            inside = path.resolve().is_relative_to(base)
+            found[f"data/{rel.as_posix()}"] = _sha(path) if inside else "outside the data directory"
     for pattern in PROJECT_GLOBS:
         for path in sorted(paths.ROOT.glob(pattern)):
             if path.is_file() and "__pycache__" not in path.parts:
@@ -180,6 +183,8 @@ def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
     wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx)) if on]
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: expected an output folder, but this is a file")
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
     with _lock(out), _interruptible():

@@ -163,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"wgec {args.command}: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a folder that cannot be written, a disk full: the file and the reason
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"wgec {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"wgec {args.command}: interrupted; the previous outputs are unchanged", file=sys.stderr)
         return 130

@@ -38,23 +38,44 @@ def book_config(path: Path | None = None) -> dict:
     READS.add(path.name)
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path.name}: cannot be read as YAML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: cannot be read ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(_yaml_problem(path.name, exc)) from None
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path.name}: expected a mapping of settings at the top level")
     return loaded
 
 
+def _yaml_problem(name: str, exc: yaml.YAMLError) -> str:
+    """One line saying where the YAML is wrong and why (PyYAML's own message spans several)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{name}, line {mark.line + 1}, column {mark.column + 1}" if mark else name
+    problem = getattr(exc, "problem", None) or str(exc)
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start and mark and start.line != mark.line:
+        problem += f" ({context} that starts at line {start.line + 1})"
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
+        # The safe loader builds plain data only: a Python object tag is refused, never run.
+        problem += " (only plain YAML values are allowed: the file is read with the safe loader)"
+    return f"{where}: not valid YAML: {problem}"
+
+
 def document(path: Path | None = None) -> dict:
     """The `sphinx.config.wgec_document` settings, checked, with defaults filled in."""
     name = (path or paths.CONFIG_FILE).name
-    raw = book_config(path).get("sphinx", {}).get("config", {}).get("wgec_document", {})
-    return check_document(raw, name)
+    raw = book_config(path)
+    for key in ("sphinx", "config"):
+        raw = raw.get(key) or {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{name}: {'sphinx' if key == 'sphinx' else 'sphinx.config'}: expected a mapping "
+                              f"of settings, found {raw!r}")
+    return check_document(raw.get("wgec_document") or {}, name)
 
 
 def check_document(raw: dict, name: str = "_config.yml") -> dict:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{name}: wgec_document: expected a mapping of settings")
+        raise ConfigError(f"{name}: wgec_document: expected a mapping of settings, found {raw!r}")
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         raise ConfigError(f"{name}: wgec_document: unknown setting {unknown[0]!r}; "

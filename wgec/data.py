@@ -6,6 +6,11 @@ foreign keys. This module only does what a spreadsheet user needs before that:
 accepts a BOM, CRLF and stray spaces, and turns everything else that is wrong into
 one :class:`DataError` that lists every problem with file, row, column, value and
 what was expected. Rows are counted as a spreadsheet counts them: the header is row 1.
+
+Every path the descriptor names must stay inside the data directory (no ``..``, no
+absolute path, no symbolic link pointing out of it), and no file may be larger than
+:data:`MAX_FILE_BYTES` (10 MB, some thousand times the shipped tables): a larger file is
+refused before it is read, so a wrong file cannot exhaust the memory of the build.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import os
 import re
 import unicodedata
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +38,7 @@ DESCRIPTOR = "datapackage.json"
 # asks each kernel for it after a run, so a notebook re-runs exactly when what it read
 # changed. Recorded on access, so no input can be forgotten.
 READS: set[str] = set()
+MAX_FILE_BYTES = 10 * 1024 * 1024
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
@@ -122,7 +129,8 @@ class Tables(dict):
 
 
 def _show(value: str, limit: int = 60) -> str:
-    text = value if len(value) <= limit else value[: limit - 1] + "…"
+    """A value as quoted in a message; a long one keeps its start and its end (a path's file name)."""
+    text = value if len(value) <= limit else value[: limit - 21] + "…" + value[-20:]
     return repr(text)
 
 
@@ -230,16 +238,58 @@ def _read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
     if not path.is_file():
         return None, [Problem(DESCRIPTOR, f"a data package descriptor in {root} (the file is missing)")]
     try:
+        _inside(root, DESCRIPTOR)
+    except ValueError:
+        return None, [Problem(DESCRIPTOR, "a file inside the data directory (it is a link pointing outside it)")]
+    if (too_big := _too_big(path)) is not None:
+        return None, [too_big]
+    try:
         descriptor = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, [Problem(DESCRIPTOR, f"valid UTF-8 JSON ({exc})")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(DESCRIPTOR, f"UTF-8 text ({exc.reason} at byte {exc.start})")]
+    except json.JSONDecodeError as exc:
+        return None, [Problem(DESCRIPTOR, f"valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")]
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list) \
+            or not descriptor["resources"]:
+        return None, [Problem(DESCRIPTOR, "a JSON object with a list of resources")]
+    # Paths first, in our words: frictionless would only call the whole descriptor "not valid".
+    named = [(f"resource {r.get('name')!r}", r.get("path")) for r in descriptor["resources"] if isinstance(r, dict)]
+    named += [(f"source {s.get('title') or s.get('path')!r}", s.get("path"))
+              for s in descriptor.get("sources", []) if isinstance(s, dict) and "path" in s]
+    outside = []
+    for what, relative in named:
+        if not isinstance(relative, str):
+            outside.append(Problem(DESCRIPTOR, f"a file path for {what}"))
+            continue
+        if Path(relative).is_absolute() or ".." in Path(relative).parts:  # links: see _read_csv
+            outside.append(Problem(DESCRIPTOR, f"a path inside the data directory for {what} "
+                                               "(data files cannot be read from anywhere else)", value=relative))
+    if outside:
+        return None, outside
     try:
         Package.from_descriptor(descriptor, basepath=str(root))
     except FrictionlessException as exc:
-        return None, [Problem(DESCRIPTOR, f"a valid Frictionless data package ({exc.error.message})")]
-    if not isinstance(descriptor.get("resources"), list) or not descriptor["resources"]:
-        return None, [Problem(DESCRIPTOR, "a list of resources")]
+        details = "; ".join(r.message for r in exc.reasons) or exc.error.message
+        return None, [Problem(DESCRIPTOR, f"a valid Frictionless data package ({details})")]
+    for source in descriptor.get("sources", []):  # the contribution's text, which the notebooks read
+        if isinstance(source, dict) and "path" in source:
+            try:
+                ok = _inside(root, source["path"]).is_file()
+            except ValueError:
+                return None, [Problem(source["path"], "a file inside the data directory (the path or its link "
+                                                      "points outside it)")]
+            if not ok:
+                return None, [Problem(source["path"], "the file to exist: the data package names it as a "
+                                                      "source, but it is missing")]
     return descriptor, []
+
+
+def _too_big(path: Path) -> Problem | None:
+    size = path.stat().st_size
+    if size <= MAX_FILE_BYTES:
+        return None
+    return Problem(path.name, f"a file of at most {MAX_FILE_BYTES // 2**20} MB (it has {size / 2**20:.1f} MB; "
+                              "is it the right file?)")
 
 
 def _read_csv(root: Path, res: dict, problems: list[Problem]):
@@ -255,6 +305,9 @@ def _read_csv(root: Path, res: dict, problems: list[Problem]):
         return None
     if not path.is_file():
         problems.append(Problem(name, "the file to exist: the data package lists it, but it is missing"))
+        return None
+    if (too_big := _too_big(path)) is not None:
+        problems.append(dataclasses.replace(too_big, file=name))
         return None
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -277,11 +330,12 @@ def _read_csv(root: Path, res: dict, problems: list[Problem]):
 
     fields = [f["name"] for f in res["schema"]["fields"]]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
     try:
-        records = list(reader)
-    except csv.Error as exc:
+        records.extend(reader)
+    except csv.Error as exc:  # the row is the record that failed (a quoted cell may span lines)
         problems.append(Problem(name, f"well-formed CSV ({exc}; a quote left open, perhaps a truncated row?)",
-                                row=reader.line_num))
+                                row=len(records) + 1))
         return None
     header = [cell.strip() for cell in records[0]]
     if len(header) == 1 and len(fields) > 1:

@@ -12,6 +12,7 @@ anything itself.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -45,13 +46,30 @@ def sha256(path: Path) -> str:
 
 
 def notebooks(toc_file: Path | None = None) -> list[Path]:
-    """The notebooks of the book, in reading order (MyST Markdown files under notebooks/)."""
+    """The notebooks of the book, in reading order (MyST Markdown files under notebooks/).
+
+    Every document the table of contents lists must exist: a missing one stops the build
+    here, before anything runs, rather than as a warning deep in the Sphinx build.
+    """
+    import yaml
+
+    from .config import _yaml_problem
     from .sphinx_ext import toc_plan
 
-    order, _ = toc_plan(toc_file or paths.TOC_FILE)
+    toc_file = toc_file or paths.TOC_FILE
+    try:
+        order, _ = toc_plan(toc_file)
+    except yaml.YAMLError as exc:
+        raise NotebookError(_yaml_problem(toc_file.name, exc)) from None
+    except (OSError, KeyError, TypeError, AttributeError) as exc:
+        raise NotebookError(f"{toc_file.name}: not a Jupyter Book table of contents with a root and parts "
+                            f"of chapters ({type(exc).__name__}: {exc})") from None
     found = []
     for doc in order:
         path = paths.ROOT / f"{doc}.md"
+        if not any(p.is_file() for p in (path, paths.ROOT / doc, paths.ROOT / f"{doc}.ipynb")):
+            raise NotebookError(f"{toc_file.name} lists {doc!r}, but there is no file {doc}.md "
+                                "(restore it, or remove it from the table of contents)")
         if path.is_file() and path.parent == paths.ROOT / "notebooks":
             found.append(path)
     return found
@@ -85,7 +103,7 @@ def _execute_batch(batch: list[str], data_dir: str, timeout: int, verbose: bool)
     import nbformat
     from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     os.environ[paths.DATA_ENV] = data_dir
     results, km = [], None
@@ -103,13 +121,18 @@ def _execute_batch(batch: list[str], data_dir: str, timeout: int, verbose: bool)
             try:
                 client.execute(cleanup_kc=False)
             except CellExecutionError as exc:
-                failed = next((i for i, c in enumerate(nb.cells[1:-1]) if c.cell_type == "code" and any(
-                    o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+                where = _failed_where(path, nb.cells[1:-1])
                 name = getattr(exc, "ename", "error")
                 value = getattr(exc, "evalue", "")
-                where = f"cell {failed + 1}" if failed is not None else "a cell"
                 results.append({"path": str(path), "error": f"{where}: {name}: {value}"})
                 km = client.km
+                continue
+            except (CellTimeoutError, DeadKernelError) as exc:  # the kernel is gone or stuck: start another
+                results.append({"path": str(path), "error": f"{_failed_where(path, nb.cells[1:-1])}: "
+                                                            f"{type(exc).__name__}: {exc}"})
+                with contextlib.suppress(Exception):
+                    run_sync(client.km.shutdown_kernel)(now=True)
+                km = None
                 continue
             km = client.km
             nb.cells.pop(0)
@@ -127,6 +150,31 @@ def _execute_batch(batch: list[str], data_dir: str, timeout: int, verbose: bool)
         if km is not None:
             run_sync(km.shutdown_kernel)(now=True)
     return results
+
+
+def _failed_where(path: Path, cells) -> str:
+    """Where the error was raised, as the author finds it: line of the .md file, and which code cell."""
+    import re
+
+    code = [c for c in cells if c.cell_type == "code"]
+    failed = next((n for n, c in enumerate(code, start=1) if any(
+        o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+    if failed is None:
+        return "a cell"
+    cell = code[failed - 1]
+    where = f"code cell {failed}"
+    trace = "\n".join(line for o in cell.outputs if o.get("output_type") == "error" for line in o.get("traceback", []))
+    found = re.search(r"(?:Cell In\[\d*\]|<cell line: \d+>|input-\d+-\w+>), line (\d+)",
+                      re.sub(r"\x1b\[[0-9;]*m", "", trace))
+    if found is None:
+        return where
+    line = int(found.group(1))
+    text = path.read_text(encoding="utf-8")
+    fences = [m.end() for m in re.finditer(r"^(?:`{3,}|~{3,})\s*\{code-cell\}.*$", text, re.MULTILINE)]
+    start = text.find(cell.source, fences[failed - 1]) if len(fences) >= failed and cell.source else -1
+    if start < 0:
+        return f"{where}, line {line} of the cell"
+    return f"line {text.count(chr(10), 0, start) + line} ({where}, line {line} of the cell)"
 
 
 def _batches(todo: list[Path], jobs: int, record: dict) -> list[list[str]]:

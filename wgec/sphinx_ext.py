@@ -92,6 +92,10 @@ def _body_paragraphs(doctree: nodes.document):
 
 
 def on_builder_inited(app: Sphinx) -> None:
+    # No page pulls in a file (include, literalinclude) or raw HTML/LaTeX: the book needs
+    # neither, and text generated from data must never be able to (wgec.page escapes it too).
+    app.env.settings["raw_enabled"] = False
+    app.env.settings["file_insertion_enabled"] = False
     order, plan = toc_plan(Path(app.srcdir) / "_toc.yml")
     app.env.wgec_order = order
     app.env.wgec_plan = plan
