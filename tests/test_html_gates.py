@@ -134,6 +134,9 @@ def _open(tab, url: str, mode: str = "") -> None:
     tab.evaluate("m => m ? localStorage.setItem('mode', m) : localStorage.removeItem('mode')", mode)
     tab.reload()
     tab.wait_for_load_state("load")
+    # The theme fades colours when the mode is applied: let transitions finish so that axe
+    # measures the contrast a reader sees, not a frame halfway between light and dark.
+    tab.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
 
 
 @pytest.mark.browser
