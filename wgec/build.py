@@ -33,6 +33,7 @@ from .refresh import sha256 as _sha
 
 PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
+LATEX_NAME = "wgec-report-latex.pdf"  # the LaTeX edition (wgec/latex.py)
 MANIFEST = "manifest.json"
 TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint")
 PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css",
@@ -169,11 +170,12 @@ def _sphinx(builder: str, work: Path, cache: Path, quiet: bool) -> None:
 # --- the build ----------------------------------------------------------------------
 
 def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
-          variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None) -> dict:
+          variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None,
+          latex: bool = False) -> dict:
     """Build the requested outputs from ``data_dir`` into ``out``; returns a summary."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
-    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival)) if on]
+    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("latex", latex)) if on]
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
     with _lock(out), _interruptible():
@@ -269,6 +271,14 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                 targets.append((staging / "pdf" / ARCHIVAL_NAME, "pdf/a-3b", [(inside / n, n) for _, n in files]))
             typeset.render_all(document, [work, staging], targets, settings, date)
             step("PDF typeset")
+        if "latex" in wanted:
+            from . import latex as tex
+
+            _sphinx("latex", work, cache, quiet)
+            step("LaTeX written")
+            _checkpoint()
+            tex.typeset(work / "latex", staging / "pdf" / LATEX_NAME)
+            step("LaTeX edition typeset")
         _checkpoint()
         # Everything built: swap the outputs in, then record them.
         if "html" in wanted:
@@ -280,7 +290,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                     name = path.relative_to(out).as_posix()
                     outputs[name] = {"kind": "html", "sha256": _sha(path), "state": digest,
                                      "from": _page_inputs(name, record, docs, tables.descriptor)}
-        for kind, name in (("pdf", PDF_NAME), ("archival", ARCHIVAL_NAME)):
+        for kind, name in (("pdf", PDF_NAME), ("archival", ARCHIVAL_NAME), ("latex", LATEX_NAME)):
             if kind in wanted:
                 (out / "pdf").mkdir(exist_ok=True)
                 os.replace(staging / "pdf" / name, out / "pdf" / name)
@@ -293,7 +303,8 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
         _write_json(work / "stamp.json", stamp)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    where = {"html": out / "html" / "index.html", "pdf": out / "pdf" / PDF_NAME, "archival": out / "pdf" / ARCHIVAL_NAME}
+    where = {"html": out / "html" / "index.html", "pdf": out / "pdf" / PDF_NAME, "archival": out / "pdf" / ARCHIVAL_NAME,
+             "latex": out / "pdf" / LATEX_NAME}
     return {"up_to_date": False, "executed": report.executed, "written": {k: where[k] for k in wanted}}
 
 
