@@ -42,6 +42,11 @@ PREAMBLE = r"""
   \renewcommand{\headrulewidth}{0pt}\renewcommand{\footrulewidth}{0pt}}
 % Headings carry their UN numbers (I., A., Annex I.) in their text: no LaTeX numbers.
 \setcounter{secnumdepth}{-1}
+% The text layer says what was typeset: without this, xdvipdfmx maps a glyph that a font shares
+% between two characters to either (Liberation's ";" came out as U+037E, the Greek question mark).
+\XeTeXgenerateactualtext=1
+% Paragraph numbers (wgec.sphinx_ext) stand out from their text, as in UN documents.
+\expandafter\def\csname DUroleun-para-num\endcsname#1{\makebox[2em][l]{#1}}
 % The masthead (classes set by wgec.narrative.masthead) and the title.
 \newenvironment{sphinxclassun-masthead}{\par\noindent\rule{\linewidth}{0.8pt}\par}{\par\noindent\rule{\linewidth}{0.8pt}\par}
 \newenvironment{sphinxclassun-mh-un}{\large\bfseries}{\par}
@@ -57,9 +62,10 @@ PREAMBLE = r"""
 
 
 def _tex(text: str) -> str:
-    from sphinx.util.texescape import escape
+    from sphinx.util import texescape
 
-    return escape(str(text), latex_engine="xelatex")
+    texescape.init()  # the tables are filled when the LaTeX builder starts, after config-inited
+    return texescape.escape(str(text), latex_engine="xelatex")
 
 
 def _configure(app, config) -> None:
