@@ -32,8 +32,12 @@ def sha(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def latex_run(built):
-    """The LaTeX edition of the report in `built`; the WeasyPrint PDFs beside it stay as they were."""
+def latex_run(built, tmp_path_factory):
+    """The LaTeX edition added to a copy of the session's build (its outputs and execution cache;
+    the session's own folder stays as other tests expect it); the WeasyPrint PDFs stay as they were."""
+    built_copy = tmp_path_factory.mktemp("latex") / "out"
+    shutil.copytree(built, built_copy, ignore=shutil.ignore_patterns(".lock"))
+    built = built_copy
     main = {p.name: sha(p) for p in (built / "pdf").glob("*.pdf")}
     result = run_wgec("pdf", "--engine", "latex", "--out", built)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -79,6 +83,10 @@ def test_every_font_is_embedded(pdf):
     assert rows
     for row in rows:
         assert row.split()[-5] == "yes", row  # columns from the right: emb sub uni object generation
+
+
+def test_the_title_is_in_the_metadata(reader):
+    assert reader.metadata.title == config.book_config()["title"]
 
 
 def test_page_count_is_that_of_the_report(reader, latex_run):
@@ -147,11 +155,13 @@ def test_the_symbol_in_the_running_head_is_escaped():
     class Config:
         wgec_document = {"symbol": HOSTILE}
 
+        html_title = HOSTILE
+
     cfg = Config()
     latex._configure(None, cfg)
     preamble = cfg.latex_elements["preamble"]
     assert r"\input{/etc/passwd}" not in preamble
-    assert r"\textbackslash{}input\{/etc/passwd\}" in preamble
+    assert preamble.count(r"\textbackslash{}input\{/etc/passwd\}") == 3  # head, title, subject
 
 
 def test_a_latex_error_names_the_log_and_its_first_error(tmp_path):

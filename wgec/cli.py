@@ -26,7 +26,10 @@ def _check(args) -> int:
         print(f"stale outputs in {out}: {', '.join(stale)}", file=sys.stderr)
         if changed:
             print(f"changed since the last build: {', '.join(changed)}", file=sys.stderr)
-        print("run `make` (or `wgec build`) to rebuild them", file=sys.stderr)
+        if set(stale) - {"latex"}:
+            print("run `make` (or `wgec build`) to rebuild them", file=sys.stderr)
+        if "latex" in stale:
+            print("run `make pdf-latex` (or `wgec pdf --engine latex`) to rebuild the LaTeX edition", file=sys.stderr)
         return 1
     print(f"{out}: outputs up to date")
     return 0

@@ -42,6 +42,7 @@ PREAMBLE = r"""
   \renewcommand{\headrulewidth}{0pt}\renewcommand{\footrulewidth}{0pt}}
 % Headings carry their UN numbers (I., A., Annex I.) in their text: no LaTeX numbers.
 \setcounter{secnumdepth}{-1}
+\AtBeginDocument{\hypersetup{pdftitle={@TITLE@}, pdfsubject={@SUBJECT@}, pdflang={en}}}
 % The text layer says what was typeset: without this, xdvipdfmx maps a glyph that a font shares
 % between two characters to either (Liberation's ";" came out as U+037E, the Greek question mark).
 \XeTeXgenerateactualtext=1
@@ -88,7 +89,9 @@ def _configure(app, config) -> None:
         "fncychap": "",
         "sphinxsetup": "hmargin={2.5cm,2.5cm}, vmargin={2.5cm,2.5cm}, TitleColor={rgb}{0,0,0}, "
                        "InnerLinkColor={rgb}{0,0,0.5}, OuterLinkColor={rgb}{0,0,0.5}",
-        "preamble": PREAMBLE.replace("@SYMBOL@", _tex(symbol)),
+        "preamble": PREAMBLE.replace("@SYMBOL@", _tex(symbol))
+                            .replace("@TITLE@", _tex(getattr(config, "html_title", "") or ""))
+                            .replace("@SUBJECT@", _tex(f"{settings['organ']}, {settings['body']}, {symbol}")),
         # The masthead and the title are the first page of the book itself (front matter).
         "maketitle": "\\pagestyle{normal}\\thispagestyle{plain}",
         "tableofcontents": "",
