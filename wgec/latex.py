@@ -46,6 +46,12 @@ PREAMBLE = r"""
 % The text layer says what was typeset: without this, xdvipdfmx maps a glyph that a font shares
 % between two characters to either (Liberation's ";" came out as U+037E, the Greek question mark).
 \XeTeXgenerateactualtext=1
+% Tables of data: a size smaller, and names like source_lines may break after the underscore.
+\AtBeginEnvironment{tabular}{\small}
+\AtBeginEnvironment{longtable}{\small}
+\makeatletter
+\DeclareRobustCommand{\_}{\ifmmode\nfss@text{\textunderscore}\else\textunderscore\allowbreak\fi}
+\makeatother
 % Paragraph numbers (wgec.sphinx_ext) stand out from their text, as in UN documents.
 \expandafter\def\csname DUroleun-para-num\endcsname#1{\makebox[2em][l]{#1}}
 % The masthead (classes set by wgec.narrative.masthead) and the title.
