@@ -112,6 +112,10 @@ def _builder_inited(app) -> None:
     (Figure 1, 2, ...), not per chapter, as in the HTML book and the main PDF."""
     if app.builder.name == "latex":
         app.config.numfig_secnum_depth = 0
+        # wgec-report-latex.tex (and .log, named in error messages), not "projectnamenotset.tex".
+        docs = list(app.config.latex_documents)
+        if len(docs) == 1:
+            app.config.latex_documents = [(docs[0][0], "wgec-report-latex.tex", *docs[0][2:])]
 
 
 class DocumentTitle(SphinxPostTransform):
@@ -179,7 +183,7 @@ def typeset(latex_dir: Path, target: Path) -> None:
         env={**os.environ, "max_print_line": "10000"})  # log lines unwrapped: whole error messages
     pdf = source.with_suffix(".pdf")
     if run.returncode != 0 or not pdf.is_file():
-        raise LatexError(f"xelatex failed: {first_error(log) or 'no error line in the log'}; "
+        raise LatexError(f"xelatex failed: {first_error(log).rstrip('.') or 'no error line in the log'}; "
                          f"the LaTeX log is {log}")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pdf, target)
