@@ -214,7 +214,7 @@ def test_a_failing_xelatex_leaves_the_previous_pdf_and_says_where_the_log_is(hos
                              hostile / "out"], capture_output=True, text=True, env=env, timeout=1800)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert ".tex:12: Fake error for the test." in result.stderr
+    assert ".tex:12: Fake error for the test" in result.stderr
     log = re.search(r"the LaTeX log is (\S+\.log)", result.stderr)
     assert log and os.path.isfile(log.group(1)), result.stderr
     assert sha(hostile / "out" / "pdf" / NAME) == before
