@@ -16,9 +16,14 @@ SITE   ?= $(OUT)/site
 APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
                 poppler-utils qpdf chromium
 APT_COMMANDS := java:default-jre-headless npm:npm
+# TeX Live for the LaTeX edition only (`make pdf-latex`, and the tests): never for `make` or `make pdf`.
+# texlive-xetex brings texlive-latex-extra; no texlive-fonts-extra (wgec/latex.py avoids it).
+LATEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-fonts-recommended latexmk
+LATEX := $(VENV)/.latex-packages
 
 .DEFAULT_GOAL := report
-.PHONY: help report html pdf docx refresh check publish test test-fast bench lock clean distclean deps
+.PHONY: help report html pdf pdf-latex docx refresh check publish test test-fast bench lock clean distclean \
+        deps deps-latex
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -48,6 +53,23 @@ $(SYSTEM): Makefile
 	fi
 	@mkdir -p $(VENV) && touch $@
 
+$(LATEX): Makefile
+	@missing=""; \
+	if command -v dpkg >/dev/null; then \
+	  for p in $(LATEX_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	elif ! command -v xelatex >/dev/null || ! command -v latexmk >/dev/null; then \
+	  echo "The LaTeX edition needs TeX Live with xelatex and latexmk"; exit 1; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages for the LaTeX edition (about 110 MB to download, 350 MB installed):$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages for the LaTeX edition. Run:  sudo apt-get install --no-install-recommends$$missing"; exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
 # The validators the tests run (vnu-jar, axe-core), exact versions from package-lock.json. Their
 # install scripts are not run: vnu-jar's would download a Java runtime, and the jar is in the package.
 $(NODE): package.json package-lock.json $(SYSTEM)
@@ -55,6 +77,8 @@ $(NODE): package.json package-lock.json $(SYSTEM)
 	@touch $@
 
 deps: $(STAMP) $(SYSTEM) $(NODE)  ## create .venv and install the pinned dependencies and Debian packages
+
+deps-latex: $(LATEX)  ## install TeX Live for the LaTeX edition (Debian packages; asked for by pdf-latex and test only)
 
 report: deps  ## build the report: HTML book, PDF and archival PDF (the default)
 	$(BIN)/wgec build --data $(DATA) --out $(OUT)
@@ -64,6 +88,9 @@ html: deps  ## build the HTML book only, into _build/html
 
 pdf: deps  ## build the PDF only, into _build/pdf/wgec-report.pdf
 	$(BIN)/wgec pdf --data $(DATA) --out $(OUT)
+
+pdf-latex: deps $(LATEX)  ## build the LaTeX edition of the PDF (xelatex), into _build/pdf/wgec-report-latex.pdf
+	$(BIN)/wgec pdf --engine latex --data $(DATA) --out $(OUT)
 
 docx: deps  ## build the Word edition, into _build/docx/wgec-report.docx
 	$(BIN)/wgec docx --data $(DATA) --out $(OUT)
@@ -77,7 +104,7 @@ check: deps  ## validate the data tables and say whether the outputs are stale
 publish: report  ## build, then assemble the static site in _build/site (for any web server or GitHub Pages)
 	$(BIN)/wgec publish --data $(DATA) --out $(OUT) --site $(SITE)
 
-test: deps  ## run every test (builds the book end to end)
+test: deps $(LATEX)  ## run every test (builds the book end to end, and the LaTeX edition)
 	$(BIN)/python -m pytest
 
 test-fast: deps  ## run the unit tests only

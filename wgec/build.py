@@ -34,6 +34,7 @@ from .refresh import sha256 as _sha
 PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
 DOCX_NAME = "wgec-report.docx"
+LATEX_NAME = "wgec-report-latex.pdf"  # the LaTeX edition (wgec/latex.py)
 MANIFEST = "manifest.json"
 TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint",
          "openpyxl", "pypandoc-binary")
@@ -178,11 +179,12 @@ def _sphinx(builder: str, work: Path, cache: Path, quiet: bool) -> None:
 
 def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
           variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None,
-          docx: bool = False) -> dict:
+          docx: bool = False, latex: bool = False) -> dict:
     """Build the requested outputs from ``data_dir`` into ``out``; returns a summary."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
-    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx)) if on]
+    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx),
+                              ("latex", latex)) if on]
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out}: expected an output folder, but this is a file")
     if quiet is None:
@@ -292,6 +294,14 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                 targets.append((staging / "pdf" / ARCHIVAL_NAME, "pdf/a-3b", [(inside / n, n) for _, n in files]))
             typeset.render_all(document, [work, staging], targets, settings, date)
             step("PDF typeset")
+        if "latex" in wanted:
+            from . import latex as tex
+
+            _sphinx("latex", work, cache, quiet)
+            step("LaTeX written")
+            _checkpoint()
+            tex.typeset(work / "latex", staging / "pdf" / LATEX_NAME)
+            step("LaTeX edition typeset")
         _checkpoint()
         if "html" in wanted:  # gate: every link and anchor of the site resolves (offline, ~0.1 s)
             from . import links
@@ -311,7 +321,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
                     outputs[name] = {"kind": "html", "sha256": _sha(path), "state": digest,
                                      "from": _page_inputs(name, record, docs, tables.descriptor)}
         for kind, folder, name in (("pdf", "pdf", PDF_NAME), ("archival", "pdf", ARCHIVAL_NAME),
-                                   ("docx", "docx", DOCX_NAME)):
+                                   ("docx", "docx", DOCX_NAME), ("latex", "pdf", LATEX_NAME)):
             if kind in wanted:
                 (out / folder).mkdir(exist_ok=True)
                 os.replace(staging / folder / name, out / folder / name)
@@ -327,7 +337,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     where = {"html": out / "html" / "index.html", "pdf": out / "pdf" / PDF_NAME, "archival": out / "pdf" / ARCHIVAL_NAME,
-             "docx": out / "docx" / DOCX_NAME}
+             "docx": out / "docx" / DOCX_NAME, "latex": out / "pdf" / LATEX_NAME}
     return {"up_to_date": False, "executed": report.executed, "written": {k: where[k] for k in wanted}}
 
 

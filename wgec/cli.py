@@ -26,7 +26,10 @@ def _check(args) -> int:
         print(f"stale outputs in {out}: {', '.join(stale)}", file=sys.stderr)
         if changed:
             print(f"changed since the last build: {', '.join(changed)}", file=sys.stderr)
-        print("run `make` (or `wgec build`) to rebuild them", file=sys.stderr)
+        if set(stale) - {"latex"}:
+            print("run `make` (or `wgec build`) to rebuild them", file=sys.stderr)
+        if "latex" in stale:
+            print("run `make pdf-latex` (or `wgec pdf --engine latex`) to rebuild the LaTeX edition", file=sys.stderr)
         return 1
     print(f"{out}: outputs up to date")
     return 0
@@ -45,11 +48,11 @@ def _refresh(args) -> int:
     return 0
 
 
-def _report(args, html: bool, pdf: bool, archival: bool, docx: bool = False) -> int:
+def _report(args, html: bool, pdf: bool, archival: bool, docx: bool = False, latex: bool = False) -> int:
     from . import build
 
     result = build.build(args.data, args.out, html=html, pdf=pdf, archival=archival,
-                         variant="pdf/ua-1", jobs=getattr(args, "jobs", None), docx=docx)
+                         variant="pdf/ua-1", jobs=getattr(args, "jobs", None), docx=docx, latex=latex)
     if result["up_to_date"]:
         print(f"{Path(args.out).resolve()}: up to date, nothing to do")
         return 0
@@ -65,6 +68,8 @@ def _html(args) -> int:
 
 
 def _pdf(args) -> int:
+    if args.engine == "latex":
+        return _report(args, html=False, pdf=False, archival=False, latex=True)
     archival = args.pdf_variant.startswith("pdf/a")
     return _report(args, html=False, pdf=not archival, archival=archival)
 
@@ -134,6 +139,10 @@ def parser() -> argparse.ArgumentParser:
     pdf.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3b"], default="pdf/ua-1",
                      help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
                           "package attached, written as OUT/pdf/wgec-report-archival.pdf")
+    pdf.add_argument("--engine", choices=["weasyprint", "latex"], default="weasyprint",
+                     help="weasyprint: the PDF for submission (default); latex: the LaTeX edition, "
+                          "typeset by xelatex, written as OUT/pdf/wgec-report-latex.pdf (needs TeX Live: "
+                          "`make deps-latex`)")
     command("docx", _docx, "build the Word edition into OUT/docx/wgec-report.docx (same content as the PDF)",
             jobs=True)
     command("build", _build, "build everything: HTML book, PDF and archival PDF (what `make` runs)", jobs=True)

@@ -549,8 +549,9 @@ def data_annex_intro(tables) -> str:
 
 
 def data_downloads(tables) -> str:
-    """The HTML book's list of data downloads, with links (web only: the PDF has no such files)."""
-    from html import escape
+    """The HTML book's list of data downloads, with links (web only: the PDF has no such files).
+    Each link is marked external so that MyST keeps its relative URL as written instead of
+    looking for the file among the book's sources."""
     from urllib.parse import quote
 
     from .downloads import FOLDER, files
@@ -558,13 +559,13 @@ def data_downloads(tables) -> str:
     items = []
     for f in files(tables.descriptor):
         what = f"{f['format']}, {count(len(tables[f['table']]), 'row')}" if f["table"] else f["format"]
-        href = escape(f"../{FOLDER}/{quote(f['name'])}")
-        items.append(f'<li><a href="{href}">{escape(f["name"])}</a> ({escape(what)}): {escape(f["title"])}</li>')
-    return ("::::{container} un-web-only\n:name: data-downloads\n\n"
+        href = quote(f"../{FOLDER}/{f['name']}")  # percent-encoded: no Markdown syntax survives in it
+        items.append(f"- [{md(f['name'])}](<{href}>){{.external}} ({md(what)}): {md(f['title'])}")
+    return ("::::{container} un-web-only wgec-data-downloads\n:name: data-downloads\n\n"
             "The tables can be downloaded as CSV files (UTF-8; a text cell that starts with `=`, `+`, `-` or `@` "
             "is prefixed with an apostrophe so that spreadsheet programs do not run it as a formula), as one "
             "Excel workbook with a sheet per table, and with the data package descriptor:\n\n"
-            ":::{raw} html\n<ul class=\"wgec-data-downloads\">\n" + "\n".join(items) + "\n</ul>\n:::\n::::")
+            + "\n".join(items) + "\n::::")
 
 
 def data_tables(tables):

@@ -10,6 +10,7 @@ directive option (plain text, escaped again by the HTML writer).
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import string
@@ -32,30 +33,38 @@ def show(markdown: str) -> None:
 
 
 class SvgImage:
-    """An SVG document with a deterministic rendering (the figure's only output format)."""
+    """A figure with a deterministic rendering: SVG for the web and the WeasyPrint PDF, and the
+    same figure as PDF for the LaTeX edition (LaTeX cannot include SVG); each builder picks its
+    format from the bundle (myst-nb's render priority)."""
 
-    def __init__(self, svg: str):
+    def __init__(self, svg: str, pdf: bytes = b""):
         self.svg = svg
+        self.pdf = pdf
 
-    def _repr_svg_(self) -> str:
-        return self.svg
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {"image/svg+xml": self.svg}
+        if self.pdf:
+            bundle["application/pdf"] = base64.b64encode(self.pdf).decode("ascii")
+        return bundle
 
     def __repr__(self) -> str:
         return "<figure>"
 
 
 def svg(fig) -> SvgImage:
-    """Render a matplotlib Figure to SVG with no date and stable ids."""
+    """Render a matplotlib Figure to SVG (and PDF) with no date and stable ids."""
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
+    printed = io.BytesIO()
     # The salt makes matplotlib's clip-path and glyph ids a function of the content, not random.
-    with plt.rc_context({"svg.hashsalt": "wgec-report"}):
+    with plt.rc_context({"svg.hashsalt": "wgec-report", "pdf.fonttype": 42}):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "WGEC Report"})
+        fig.savefig(printed, format="pdf", metadata={"CreationDate": None, "Creator": "WGEC Report"})
     plt.close(fig)
     text = buffer.getvalue()
     # Drop the XML prolog and doctype so the SVG can also be inlined.
-    return SvgImage(text[text.index("<svg"):])
+    return SvgImage(text[text.index("<svg"):], printed.getvalue())
 
 
 def _option(text: str) -> str:
