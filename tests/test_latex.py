@@ -6,18 +6,21 @@ numbers and the data in the text layer; data strings stay literal; a LaTeX failu
 where the log is and leaves the previous PDF as it was. Needs TeX Live (`make deps-latex`).
 """
 
+import csv
 import hashlib
 import os
 import re
 import shutil
 import subprocess
+import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
 from conftest import edit, run_wgec
-from test_pdf import flat, pdftotext
+from test_narrative import append
+from test_pdf import NAMES, flat, pdftotext
 from wgec import config, data, latex, paths
 from wgec.sphinx_ext import toc_plan
 
@@ -164,6 +167,23 @@ def test_the_symbol_in_the_running_head_is_escaped():
     assert preamble.count(r"\textbackslash{}input\{/etc/passwd\}") == 3  # head, title, subject
 
 
+def test_text_in_other_scripts_stays_literal_inside_its_font_commands():
+    tex = latex._tex("الاتحاد \\endR} \\input{x} 国际 $x$")
+    assert tex.startswith("{\\wgecArabic\\beginR الاتحاد\\endR}")  # the run ends before the backslash
+    assert "\\textbackslash{}endR\\}" in tex and "\\textbackslash{}input\\{x\\}" in tex
+    assert "{\\wgecCJK 国际}" in tex and "\\$x\\$" in tex
+
+
+def test_missing_characters_are_read_from_the_log(tmp_path):
+    log = tmp_path / "x.log"
+    log.write_text("Missing character: There is no \u2423 (U+2423) in font Liberation Mono/OT:language=dflt;!\n"
+                   "Missing character: There is no \u76f4 (U+76F4) in font [lmroman10-regular]:mapping=tex-text;!\n"
+                   "Missing character: There is no \u2423 (U+2423) in font Liberation Serif/OT:language=dflt;!\n",
+                   encoding="utf-8")
+    assert latex.missing_characters(log) == {"\u2423": {"Liberation Mono", "Liberation Serif"},
+                                             "\u76f4": {"lmroman10-regular"}}
+
+
 def test_a_latex_error_names_the_log_and_its_first_error(tmp_path):
     (tmp_path / "broken.tex").write_text("\\documentclass{article}\n\\begin{document}\n\\undefinedcommand\n"
                                          "\\end{document}\n")
@@ -218,3 +238,69 @@ def test_a_failing_xelatex_leaves_the_previous_pdf_and_says_where_the_log_is(hos
     log = re.search(r"the LaTeX log is (\S+\.log)", result.stderr)
     assert log and os.path.isfile(log.group(1)), result.stderr
     assert sha(hostile / "out" / "pdf" / NAME) == before
+
+
+# --- other scripts: typeset in their Noto fonts, or the build stops ---------------------------
+
+SCRIPT_NAMES = {**NAMES,
+                "Hebrew": "איגוד התקשורת הבינלאומי",
+                "Hindi": "अंतर्राष्ट्रीय दूरसंचार संघ",
+                "Korean": "국제전기통신연합"}
+NO_GLYPH = "\U0001F917"  # HUGGING FACE, an emoji no font on the test machine has (checked below)
+
+
+def in_text_layer(name: str, text: str) -> bool:
+    """Right-to-left words: pdftotext gives the words of a run in reading order but the letters
+    of each in the order they are drawn (right to left); other scripts as they are."""
+    if any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in name):
+        return " ".join(word[::-1] for word in name.split()) in text or name in text
+    return name in text
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory):
+    """A data copy with organizations named in other scripts, built as the LaTeX edition."""
+    root = tmp_path_factory.mktemp("latex-scripts")
+    shutil.copytree(paths.DATA_DIR, root / "data")
+    d = root / "data"
+    for i, (language, name) in enumerate(SCRIPT_NAMES.items(), start=1):
+        append(d / "organizations.csv", acronym=f"ORG-{language.upper()}", name=name, kind="UN entity",
+               source_lines="191", note="")
+        append(d / "organization_roles.csv", level="content", organization=f"ORG-{language.upper()}",
+               column="UN agencies", position=str(10 + i), source_lines="197")
+    result = run_wgec("pdf", "--engine", "latex", "--data", d, "--out", root / "out")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root
+
+
+@pytest.mark.parametrize("language", sorted(SCRIPT_NAMES))
+def test_names_in_other_scripts_are_in_the_text_layer(scripts, language):
+    text = flat(unicodedata.normalize("NFC", pdftotext(scripts / "out" / "pdf" / NAME)))
+    assert in_text_layer(SCRIPT_NAMES[language], text), language
+    assert "\ufffd" not in text
+
+
+def test_other_scripts_are_typeset_in_their_noto_fonts(scripts):
+    fonts = subprocess.run(["pdffonts", str(scripts / "out" / "pdf" / NAME)], capture_output=True, text=True,
+                           check=True).stdout
+    for font in ("NotoNaskhArabic", "NotoSerifHebrew", "NotoSerifDevanagari", "NotoSerifCJK"):
+        assert font in fonts, font
+
+
+def test_a_character_no_font_has_stops_the_build_and_keeps_the_last_pdf(scripts):
+    assert subprocess.run(["fc-list", f":charset={ord(NO_GLYPH):x}", "family"], capture_output=True, text=True,
+                          check=True).stdout.strip() == ""
+    pdf = scripts / "out" / "pdf" / NAME
+    before = sha(pdf)
+    edit(scripts / "data" / "organizations.csv", SCRIPT_NAMES["Russian"], SCRIPT_NAMES["Russian"] + " " + NO_GLYPH)
+    result = run_wgec("pdf", "--engine", "latex", "--data", scripts / "data", "--out", scripts / "out")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert f"U+{ord(NO_GLYPH):04X} '{NO_GLYPH}'" in result.stderr
+    assert "Liberation Serif" in result.stderr  # the font it was looked for in
+    with open(scripts / "data" / "organizations.csv", encoding="utf-8", newline="") as handle:
+        records = list(csv.reader(handle))
+    row = next(i for i, record in enumerate(records, start=1) if NO_GLYPH in ",".join(record))
+    assert f"organizations.csv, row {row}, column 'name'" in result.stderr, result.stderr
+    assert re.search(r"the LaTeX log is \S+\.log", result.stderr)
+    assert sha(pdf) == before

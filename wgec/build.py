@@ -300,7 +300,7 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
             _sphinx("latex", work, cache, quiet)
             step("LaTeX written")
             _checkpoint()
-            tex.typeset(work / "latex", staging / "pdf" / LATEX_NAME)
+            tex.typeset(work / "latex", staging / "pdf" / LATEX_NAME, data_path)
             step("LaTeX edition typeset")
         _checkpoint()
         if "html" in wanted:  # gate: every link and anchor of the site resolves (offline, ~0.1 s)

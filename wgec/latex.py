@@ -8,6 +8,13 @@ doctrees as the HTML book, then ``latexmk`` runs xelatex. Only Debian's
 sphinx-jupyterbook-latex that need ``texlive-fonts-extra`` (its ``jupyterBook`` class loads
 ``bbm``) or ImageMagick (``imgconverter``), and use the fonts of the main PDF (Liberation).
 
+Scripts: the Liberation fonts cover Latin, Greek and Cyrillic. XeTeX has no font fallback, so
+runs of Arabic, Hebrew, Devanagari and Chinese/Japanese/Korean text are marked in the doctree
+(:class:`Scripts`) and typeset in the Noto fonts the main PDF uses (Debian's fonts-noto-core and
+fonts-noto-cjk), right-to-left scripts inside ``\\beginR ... \\endR`` (e-TeX's TeX--XeT; XeTeX
+orders the letters of each word, TeX--XeT the words). Any character still without a glyph
+fails the build (:func:`missing_characters`): xelatex would only log it and leave it out.
+
 Figures: the notebooks give each chart as SVG and PDF (:func:`wgec.page.svg`); myst-nb's
 render priority for LaTeX takes the PDF. Text from the data reaches LaTeX as docutils
 text nodes, which Sphinx's LaTeX writer escapes: a data string stays literal.
@@ -15,10 +22,12 @@ text nodes, which Sphinx's LaTeX writer escapes: a data string stays literal.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 
 from docutils import nodes
@@ -30,6 +39,65 @@ DEBIAN_PACKAGES = ("texlive-xetex", "texlive-latex-recommended", "texlive-fonts-
 
 class LatexError(RuntimeError):
     user_facing = True
+
+
+# Scripts the Liberation fonts lack: (name, characters, serif font, sans font, fontspec options,
+# right to left). Fonts from fonts-noto-core and fonts-noto-cjk, which the main PDF uses too.
+SCRIPTS = (
+    ("Arabic", "\u0600-\u06ff\u0750-\u077f\u0870-\u08ff\ufb50-\ufdff\ufe70-\ufefe",
+     "Noto Naskh Arabic", "Noto Sans Arabic", "Script=Arabic", True),
+    ("Hebrew", "\u0590-\u05ff\ufb1d-\ufb4f", "Noto Serif Hebrew", "Noto Sans Hebrew", "Script=Hebrew", True),
+    ("Devanagari", "\u0900-\u097f\ua8e0-\ua8ff", "Noto Serif Devanagari", "Noto Sans Devanagari",
+     "Script=Devanagari", False),
+    ("CJK", "\u1100-\u11ff\u2e80-\u2fdf\u2ff0-\u303f\u3040-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+            "\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff",
+     "Noto Serif CJK SC", "Noto Sans CJK SC", "", False),
+)
+_JOINERS = "\u200c\u200d"  # ZWNJ and ZWJ: part of a run (they shape Arabic and Indic words)
+
+
+def _run_pattern(chars: str, rtl: bool) -> str:
+    word = f"[{chars}][{chars}{_JOINERS}]*"
+    # A right-to-left run goes on over the spaces between its words: TeX--XeT orders them.
+    return f"{word}(?:[ \u00a0]+{word})*" if rtl else word
+
+
+_RUNS = re.compile("|".join(f"(?P<{name}>{_run_pattern(chars, rtl)})" for name, chars, *_, rtl in SCRIPTS)
+                   + "|(?P<zwsp>\u200b)|(?P<invisible>[\u200c-\u200f\u2060\ufeff])")
+_RTL = {name for name, *_, rtl in SCRIPTS if rtl}
+
+
+def _pieces(text: str) -> list[tuple[bool, str]]:
+    """``text`` as (is_latex, piece): runs of the scripts above wrapped in their font (and
+    direction) commands; a zero-width space as a break point; the other invisible format
+    characters (joiners outside a run, direction marks, word joiner), which no font here
+    draws, left out. The text pieces are still to be escaped."""
+    out, at = [], 0
+    for match in _RUNS.finditer(text):
+        if match.start() > at:
+            out.append((False, text[at:match.start()]))
+        kind = match.lastgroup
+        if kind == "zwsp":
+            out.append((True, "\\hspace{0pt}"))
+        elif kind != "invisible":
+            begin, end = ("\\beginR", "\\endR") if kind in _RTL else ("", "")
+            out += [(True, f"{{\\wgec{kind}{begin} "), (False, match.group()), (True, f"{end}}}")]
+        at = match.end()
+    if at < len(text):
+        out.append((False, text[at:]))
+    return out
+
+
+def _fonts() -> str:
+    lines = ["\\TeXXeTstate=1", "\\makeatletter",
+             "\\newcommand\\wgec@pick[2]{\\edef\\wgec@f{\\f@family}\\edef\\wgec@sf{\\sfdefault}%",
+             "  \\ifx\\wgec@f\\wgec@sf\\expandafter#2\\else\\expandafter#1\\fi}"]
+    for name, _, serif, sans, options, _ in SCRIPTS:
+        extra = "\\XeTeXlinebreaklocale \"zh\"\\XeTeXlinebreakskip=0pt plus 1pt\\relax" if name == "CJK" else ""
+        lines += [f"\\newfontfamily\\wgec{name}rm{{{serif}}}[{options}]",
+                  f"\\newfontfamily\\wgec{name}sf{{{sans}}}[{options}]",
+                  f"\\DeclareRobustCommand\\wgec{name}{{\\wgec@pick\\wgec{name}rm\\wgec{name}sf{extra}}}"]
+    return "\n".join(lines + ["\\makeatother", ""])
 
 
 PREAMBLE = r"""
@@ -52,6 +120,9 @@ PREAMBLE = r"""
 \makeatletter
 \DeclareRobustCommand{\_}{\ifmmode\nfss@text{\textunderscore}\else\textunderscore\allowbreak\fi}
 \makeatother
+% Long code lines broken at a space show it as U+2423, which Liberation Mono lacks.
+\newfontfamily\wgecvisiblespacefont{Latin Modern Mono}
+\newcommand{\wgecvisiblespace}{{\wgecvisiblespacefont\textcolor{red}{\textvisiblespace}}}
 % Paragraph numbers (wgec.sphinx_ext) stand out from their text, as in UN documents.
 \expandafter\def\csname DUroleun-para-num\endcsname#1{\makebox[2em][l]{#1}}
 % The masthead (classes set by wgec.narrative.masthead) and the title.
@@ -72,7 +143,8 @@ def _tex(text: str) -> str:
     from sphinx.util import texescape
 
     texescape.init()  # the tables are filled when the LaTeX builder starts, after config-inited
-    return texescape.escape(str(text), latex_engine="xelatex")
+    return "".join(piece if latex else texescape.escape(piece, latex_engine="xelatex")
+                   for latex, piece in _pieces(str(text)))
 
 
 def _configure(app, config) -> None:
@@ -94,8 +166,9 @@ def _configure(app, config) -> None:
                    "\\setmonofont{Liberation Mono}[Scale=0.9]\n",
         "fncychap": "",
         "sphinxsetup": "hmargin={2.5cm,2.5cm}, vmargin={2.5cm,2.5cm}, TitleColor={rgb}{0,0,0}, "
-                       "InnerLinkColor={rgb}{0,0,0.5}, OuterLinkColor={rgb}{0,0,0.5}",
-        "preamble": PREAMBLE.replace("@SYMBOL@", _tex(symbol))
+                       "InnerLinkColor={rgb}{0,0,0.5}, OuterLinkColor={rgb}{0,0,0.5}, "
+                       "verbatimvisiblespace=\\wgecvisiblespace",
+        "preamble": _fonts() + PREAMBLE.replace("@SYMBOL@", _tex(symbol))
                             .replace("@TITLE@", _tex(getattr(config, "html_title", "") or ""))
                             .replace("@SUBJECT@", _tex(f"{settings['organ']}, {settings['body']}, {symbol}")),
         # The masthead and the title are the first page of the book itself (front matter).
@@ -138,6 +211,32 @@ class DocumentTitle(SphinxPostTransform):
         block.parent.insert(block.parent.index(block) + 1, heading)
 
 
+class Scripts(SphinxPostTransform):
+    """Runs of the scripts the Liberation fonts lack in their Noto font (:data:`SCRIPTS`): each
+    text node split into text nodes (which the LaTeX writer escapes, as before) and raw LaTeX
+    nodes that only hold the font and direction commands. After :class:`DocumentTitle`."""
+
+    default_priority = 7
+    builders = ("latex",)
+
+    def run(self, **kwargs) -> None:
+        for text in list(self.document.findall(nodes.Text)):
+            parent = text.parent
+            if (not isinstance(parent, nodes.TextElement) or not _RUNS.search(text)
+                    or any(isinstance(a, (nodes.FixedTextElement, nodes.literal, nodes.math))
+                           for a in _ancestors(text))):
+                continue  # code and raw text are typeset as they are (a glyph missing fails the build)
+            at = next(i for i, child in enumerate(parent.children) if child is text)
+            parent[at:at + 1] = [nodes.raw("", piece, format="latex") if latex else nodes.Text(piece)
+                                 for latex, piece in _pieces(str(text))]
+
+
+def _ancestors(node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
 class DropWebOnly(SphinxPostTransform):
     """Pages and parts for the web only (``un-web-only``) are not printed, as in the main PDF."""
 
@@ -155,6 +254,7 @@ def setup(app) -> dict:
     app.connect("builder-inited", _builder_inited, priority=900)
     app.add_post_transform(DropWebOnly)
     app.add_post_transform(DocumentTitle)
+    app.add_post_transform(Scripts)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -164,8 +264,9 @@ def missing_tools() -> list[str]:
     return [tool for tool in ("xelatex", "latexmk") if shutil.which(tool) is None]
 
 
-def typeset(latex_dir: Path, target: Path) -> None:
-    """Run latexmk/xelatex on the ``.tex`` Sphinx wrote into ``latex_dir``; write ``target``."""
+def typeset(latex_dir: Path, target: Path, data_dir: Path | None = None) -> None:
+    """Run latexmk/xelatex on the ``.tex`` Sphinx wrote into ``latex_dir``; write ``target``,
+    unless a character had no glyph (then say which, and where it is in ``data_dir``)."""
     missing = missing_tools()
     if missing:
         raise LatexError(f"{' and '.join(missing)} not found: the LaTeX edition needs Debian's "
@@ -185,8 +286,61 @@ def typeset(latex_dir: Path, target: Path) -> None:
     if run.returncode != 0 or not pdf.is_file():
         raise LatexError(f"xelatex failed: {first_error(log).rstrip('.') or 'no error line in the log'}; "
                          f"the LaTeX log is {log}")
+    missing = missing_characters(log)
+    if missing:
+        raise LatexError(_missing_message(missing, data_dir, log))
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pdf, target)
+
+
+_MISSING = re.compile(r"^Missing character: There is no (.+?)(?: \(U\+([0-9A-Fa-f]+)\))? in font "
+                      r"(\[[^\]]*\]|[^/:!]+)")  # "Liberation Serif/OT:...", "[file.otf]:mapping=..."
+
+
+def missing_characters(log: Path) -> dict[str, set[str]]:
+    """The characters xelatex found no glyph for (it logs them, and leaves them out), with
+    the fonts it looked in."""
+    found: dict[str, set[str]] = {}
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = _MISSING.match(line)
+        if match:
+            char = chr(int(match.group(2), 16)) if match.group(2) else match.group(1)
+            found.setdefault(char, set()).add(match.group(3).strip().strip("[]"))
+    return found
+
+
+def _where(chars, data_dir: Path | None) -> dict[str, list[str]]:
+    """Up to three cells of the data (file, row as a spreadsheet counts them, column) that
+    hold each character."""
+    places: dict[str, list[str]] = {char: [] for char in chars}
+    for path in sorted(data_dir.glob("*.csv")) if data_dir else []:
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows = list(csv.reader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error):
+            continue  # the data were loaded and checked before: not expected
+        header = rows[0] if rows else []
+        for number, row in enumerate(rows[1:], start=2):
+            for column, cell in zip(header, row):
+                for char in chars:
+                    if char in cell and len(places[char]) < 3:
+                        places[char].append(f"{path.name}, row {number}, column {column.strip()!r}")
+    return places
+
+
+def _missing_message(missing: dict[str, set[str]], data_dir: Path | None, log: Path) -> str:
+    places = _where(missing, data_dir)
+    lines = []
+    for char, fonts in sorted(missing.items()):
+        name = unicodedata.name(char, "")
+        where = "; ".join(places[char]) or "not in the data (look in the notebooks and _config.yml)"
+        lines.append(f"  - U+{ord(char):04X} {char!r}{f' {name}' if name else ''} (no glyph in "
+                     f"{', '.join(sorted(fonts))}): {where}")
+    n = len(missing)
+    return (f"{n} character{'s' if n != 1 else ''} that the fonts of the LaTeX edition cannot show "
+            f"(xelatex would leave {'them' if n != 1 else 'it'} out):\n" + "\n".join(lines) +
+            f"\nReplace {'them' if n != 1 else 'it'} in the data, or publish the main PDF (`wgec pdf`), "
+            f"whose fonts may have {'them' if n != 1 else 'it'}; the LaTeX log is {log}")
 
 
 def first_error(log: Path) -> str:
