@@ -282,24 +282,53 @@ def test_control_and_bidi_override_characters_are_data_errors_located_by_cell(da
 # --- in a browser --------------------------------------------------------------------------------
 
 @pytest.mark.browser
-def test_in_a_browser_no_data_runs_and_no_page_is_wider_than_the_window(html):
+def test_in_a_browser_no_data_runs_and_no_page_is_wider_than_the_window(html, browser):
     """Chromium opens every report page: no alert fires, nothing is fetched from evil.example,
     and no long word makes the article wider than its column."""
-    from playwright.sync_api import sync_playwright
-
-    from test_browser import CHROMIUM
-
     dialogs, fetched, wide = [], [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.on("request", lambda r: fetched.append(r.url) if "evil.example" in r.url else None)
-        for path in sorted((html / "notebooks").glob("*.html")):
-            page.goto(path.as_uri())
-            width = page.evaluate("() => { const a = document.querySelector('article.bd-article');"
-                                  " return [a.scrollWidth, a.clientWidth]; }")
-            if width[0] > width[1] + 1:
-                wide.append((path.name, width))
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: fetched.append(r.url) if "evil.example" in r.url else None)
+    pages = sorted((html / "notebooks").glob("*.html"))
+    for path in pages:
+        page.goto(path.as_uri())
+        width = page.evaluate("() => { const a = document.querySelector('article.bd-article');"
+                              " return [a.scrollWidth, a.clientWidth]; }")
+        if width[0] > width[1] + 1:
+            wide.append((path.name, width))
+    page.close()
+    assert len(pages) >= 10
     assert not dialogs and not fetched and not wide
+
+
+def test_the_data_downloads_keep_every_cell_and_neutralize_formula_starts(build, cells):
+    """The CSV downloads and the workbook carry every hostile cell; a cell that a spreadsheet
+    would run as a formula starts with an apostrophe in the CSV, and is a plain string in the
+    workbook."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    from wgec import downloads
+
+    root, _ = build
+    folder = root / "out" / "html" / downloads.FOLDER
+    descriptor = json.loads((root / "data" / "datapackage.json").read_text(encoding="utf-8"))
+    names = downloads.csv_names(descriptor)
+    order = [r["name"] for r in descriptor["resources"]]
+    workbook = load_workbook(folder / downloads.WORKBOOK)
+    sheets = dict(zip(order, downloads.sheet_names(order)))
+    formula_cells = 0
+    for (table, column), values in cells.items():
+        with open(folder / names[table], encoding="utf-8-sig", newline="") as handle:
+            shown = [row[column] for row in csv.DictReader(handle)]
+        for value in values:
+            formula = value.startswith(("=", "+", "-", "@"))
+            formula_cells += formula
+            assert ("'" + value if formula else value) in shown, (table, column, value[:60])
+        sheet = workbook[sheets[table]]
+        header = [c.value for c in sheet[1]]
+        column_cells = [row[header.index(column)] for row in sheet.iter_rows(min_row=2)]
+        assert all(c.data_type == "s" for c in column_cells if c.value is not None), (table, column)
+        assert set(values) <= {c.value for c in column_cells}, (table, column)
+    assert formula_cells > 0, "the hostile data has cells with formula starts"
