@@ -4,6 +4,7 @@ and the GitHub Pages workflow that runs it."""
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urldefrag
@@ -124,6 +125,28 @@ def test_publish_replaces_the_site_as_a_whole(site, built):
     assert result.returncode == 0, result.stderr
     assert not (site / "stray.txt").exists()
     assert subprocess.run(["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=site).returncode == 0
+
+
+def test_a_stale_edition_built_on_request_stays_out_of_the_site(built, tmp_path):
+    """A Word or LaTeX edition in the build is published when current, left out when stale."""
+    out = tmp_path / "out"
+    shutil.copytree(built, out, ignore=shutil.ignore_patterns(".lock", "site"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    current = manifest["outputs"]["pdf/wgec-report.pdf"]["state"]
+    for name, kind, state in (("docx/wgec-report.docx", "docx", "built from older inputs"),
+                              ("pdf/wgec-report-latex.pdf", "latex", current)):
+        (out / name).parent.mkdir(exist_ok=True)
+        (out / name).write_bytes(kind.encode())
+        manifest["outputs"][name] = {"kind": kind, "sha256": hashlib.sha256(kind.encode()).hexdigest(),
+                                     "state": state, "from": ["*"]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = run_wgec("publish", "--out", out, "--site", tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    assert "left out: the docx edition is stale; run `make docx`" in result.stdout
+    assert not (tmp_path / "site" / "docx").exists()
+    assert (tmp_path / "site" / "pdf" / "wgec-report-latex.pdf").read_bytes() == b"latex"
+    sums = (tmp_path / "site" / "SHA256SUMS").read_text()
+    assert "pdf/wgec-report-latex.pdf" in sums and "docx/" not in sums
 
 
 def test_publish_refuses_without_a_build(tmp_path):

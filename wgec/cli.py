@@ -108,6 +108,9 @@ def _publish(args) -> int:
 
     result = publish.publish(args.data, args.out, args.site)
     print(f"published {result['files']} files ({result['bytes'] / 1e6:.1f} MB) to {result['site']}")
+    for kind in result["left_out"]:
+        target = {"docx": "make docx", "latex": "make pdf-latex"}.get(kind, "its make target")
+        print(f"left out: the {kind} edition is stale; run `{target}`, then publish again")
     return 0
 
 

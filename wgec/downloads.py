@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import re
 import zipfile
 from pathlib import Path

@@ -11,8 +11,10 @@ HTML book, the PDF and the archival PDF, built from exactly the current inputs (
 notebooks, configuration, code, tool versions), and every file must still have the
 checksum the manifest recorded. That is enough to know the build's gates passed: a
 build records and swaps in its outputs only when every step succeeded (Sphinx with
-warnings as errors, the notebooks, the PDF), so a failed build leaves no trace in the
-manifest. Publishing never builds: ``make publish`` builds first.
+warnings as errors, the notebooks, the link check, the PDF), so a failed build leaves no
+trace in the manifest. The Word and LaTeX editions, built on request, are published when
+they are up to date too, and left out (and named) when they are stale. Publishing never
+builds: ``make publish`` builds first.
 
 The new site is assembled in a temporary folder next to the old one and put in its
 place with two renames; on any failure the previous site is left as it was.
@@ -100,6 +102,11 @@ def publish(data_dir=None, out=None, site=None) -> dict:
                 message += f"; changed since the last build: {', '.join(changed)}"
             raise PublishError(message + "; nothing was published. Run `make publish` (it builds first)")
         outputs = manifest["outputs"]
+        # The Word and LaTeX editions are built on request; one built before the last change
+        # of an input is stale and stays out of the site (a site never serves a stale file).
+        extras = sorted({entry.get("kind") for entry in outputs.values()} - set(KINDS))
+        left_out = build.stale_outputs(data_path, out, extras)[0] if extras else []
+        outputs = {name: entry for name, entry in outputs.items() if entry.get("kind") not in left_out}
         missing = [name for name in promised(tables.descriptor) if name not in outputs]
         if missing:
             raise PublishError(f"the build in {out} lacks {', '.join(missing)}; run `make publish`")
@@ -123,4 +130,4 @@ def publish(data_dir=None, out=None, site=None) -> dict:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-    return {"site": site, "files": len(names) + 1, "bytes": size}
+    return {"site": site, "files": len(names) + 1, "bytes": size, "left_out": left_out}
