@@ -147,6 +147,12 @@ def test_a_stale_edition_built_on_request_stays_out_of_the_site(built, tmp_path)
     assert (tmp_path / "site" / "pdf" / "wgec-report-latex.pdf").read_bytes() == b"latex"
     sums = (tmp_path / "site" / "SHA256SUMS").read_text()
     assert "pdf/wgec-report-latex.pdf" in sums and "docx/" not in sums
+    # `wgec check` names the stale edition and the one command that rebuilds it.
+    check = run_wgec("check", "--out", out)
+    assert check.returncode == 1
+    assert "stale outputs in" in check.stderr and ": docx" in check.stderr
+    assert "run `make docx` (or `wgec docx`) to rebuild the docx edition" in check.stderr
+    assert "wgec build" not in check.stderr, "the book and the PDFs are current"
 
 
 def test_publish_refuses_without_a_build(tmp_path):

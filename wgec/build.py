@@ -35,6 +35,8 @@ PDF_NAME = "wgec-report.pdf"
 ARCHIVAL_NAME = "wgec-report-archival.pdf"
 DOCX_NAME = "wgec-report.docx"
 LATEX_NAME = "wgec-report-latex.pdf"  # the LaTeX edition (wgec/latex.py)
+# The editions built on request, and the command that brings each up to date (`make` builds the rest).
+ON_REQUEST = {"docx": "make docx` (or `wgec docx", "latex": "make pdf-latex` (or `wgec pdf --engine latex"}
 MANIFEST = "manifest.json"
 TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint",
          "openpyxl", "pypandoc-binary")

@@ -26,10 +26,10 @@ def _check(args) -> int:
         print(f"stale outputs in {out}: {', '.join(stale)}", file=sys.stderr)
         if changed:
             print(f"changed since the last build: {', '.join(changed)}", file=sys.stderr)
-        if set(stale) - {"latex"}:
+        if set(stale) - set(build.ON_REQUEST):
             print("run `make` (or `wgec build`) to rebuild them", file=sys.stderr)
-        if "latex" in stale:
-            print("run `make pdf-latex` (or `wgec pdf --engine latex`) to rebuild the LaTeX edition", file=sys.stderr)
+        for kind in sorted(set(stale) & set(build.ON_REQUEST)):
+            print(f"run `{build.ON_REQUEST[kind]}`) to rebuild the {kind} edition", file=sys.stderr)
         return 1
     print(f"{out}: outputs up to date")
     return 0
@@ -104,13 +104,12 @@ def _links(args) -> int:
 
 
 def _publish(args) -> int:
-    from . import publish
+    from . import build, publish
 
     result = publish.publish(args.data, args.out, args.site)
     print(f"published {result['files']} files ({result['bytes'] / 1e6:.1f} MB) to {result['site']}")
     for kind in result["left_out"]:
-        target = {"docx": "make docx", "latex": "make pdf-latex"}.get(kind, "its make target")
-        print(f"left out: the {kind} edition is stale; run `{target}`, then publish again")
+        print(f"left out: the {kind} edition is stale; run `{build.ON_REQUEST[kind]}`), then publish again")
     return 0
 
 

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import unicodedata
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,7 +240,7 @@ def _read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
         _inside(root, DESCRIPTOR)
     except ValueError:
         return None, [Problem(DESCRIPTOR, "a file inside the data directory (it is a link pointing outside it)")]
-    if (too_big := _too_big(path)) is not None:
+    if (too_big := _too_big(path, DESCRIPTOR)) is not None:
         return None, [too_big]
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8-sig"))
@@ -284,11 +283,11 @@ def _read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
     return descriptor, []
 
 
-def _too_big(path: Path) -> Problem | None:
+def _too_big(path: Path, name: str) -> Problem | None:
     size = path.stat().st_size
     if size <= MAX_FILE_BYTES:
         return None
-    return Problem(path.name, f"a file of at most {MAX_FILE_BYTES // 2**20} MB (it has {size / 2**20:.1f} MB; "
+    return Problem(name, f"a file of at most {MAX_FILE_BYTES // 2**20} MB (it has {size / 2**20:.1f} MB; "
                               "is it the right file?)")
 
 
@@ -306,8 +305,8 @@ def _read_csv(root: Path, res: dict, problems: list[Problem]):
     if not path.is_file():
         problems.append(Problem(name, "the file to exist: the data package lists it, but it is missing"))
         return None
-    if (too_big := _too_big(path)) is not None:
-        problems.append(dataclasses.replace(too_big, file=name))
+    if (too_big := _too_big(path, name)) is not None:
+        problems.append(too_big)
         return None
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):

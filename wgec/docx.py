@@ -21,7 +21,6 @@ document's dates and the zip's timestamps, so the same inputs give the same byte
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import shlex
 import shutil
@@ -31,6 +30,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from bs4 import BeautifulSoup
+
+from .refresh import sha256
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference.docx"
@@ -150,7 +151,7 @@ def _png_fallbacks(svgs: list[Path], root: Path, work: Path) -> dict[str, bytes]
     pngs = sorted(work.glob("chart-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
     if len(pngs) != len(svgs):
         raise DocxError(f"expected {len(svgs)} chart images from pdftoppm, found {len(pngs)}")
-    return {hashlib.sha256(svg.read_bytes()).hexdigest(): png.read_bytes() for svg, png in zip(svgs, pngs)}
+    return {sha256(svg): png.read_bytes() for svg, png in zip(svgs, pngs)}
 
 
 def _svg_size(svg: Path) -> tuple[str, str]:

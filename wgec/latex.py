@@ -33,7 +33,6 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-LATEX_NAME = "wgec-report-latex.pdf"
 DEBIAN_PACKAGES = ("texlive-xetex", "texlive-latex-recommended", "texlive-fonts-recommended", "latexmk")
 
 

@@ -54,7 +54,7 @@ def promised(descriptor: dict) -> list[str]:
 def _check_place(site: Path, out: Path) -> None:
     if out.is_relative_to(site):
         raise PublishError(f"the site folder {site} would contain the build folder {out}; choose another")
-    if site.is_relative_to(out) and site.relative_to(out).parts[0] in ("html", "pdf", ".work", ".cache"):
+    if site.is_relative_to(out) and site.relative_to(out).parts[0] in ("html", "pdf", "docx", ".work", ".cache"):
         raise PublishError(f"the site folder {site} is inside the build's own outputs; choose another")
     if site.exists() and not site.is_dir():
         raise PublishError(f"{site} exists and is not a folder")
@@ -95,17 +95,18 @@ def publish(data_dir=None, out=None, site=None) -> dict:
         raise PublishError(f"nothing to publish: no build in {out}; run `make publish` (it builds first)")
     with build._lock(out):
         manifest = build.read_manifest(out) or {}
-        stale, changed = build.stale_outputs(data_path, out, KINDS)
+        outputs = manifest.get("outputs", {})
+        # The Word and LaTeX editions are built on request; one built before the last change
+        # of an input is stale and stays out of the site (a site never serves a stale file).
+        extras = sorted({entry.get("kind") for entry in outputs.values()} - set(KINDS))
+        stale, changed = build.stale_outputs(data_path, out, (*KINDS, *extras))
+        left_out = [kind for kind in stale if kind in extras]
+        stale = [kind for kind in stale if kind not in extras]
         if stale:
             message = f"the outputs in {out} are stale or missing ({', '.join(stale)})"
             if changed:
                 message += f"; changed since the last build: {', '.join(changed)}"
             raise PublishError(message + "; nothing was published. Run `make publish` (it builds first)")
-        outputs = manifest["outputs"]
-        # The Word and LaTeX editions are built on request; one built before the last change
-        # of an input is stale and stays out of the site (a site never serves a stale file).
-        extras = sorted({entry.get("kind") for entry in outputs.values()} - set(KINDS))
-        left_out = build.stale_outputs(data_path, out, extras)[0] if extras else []
         outputs = {name: entry for name, entry in outputs.items() if entry.get("kind") not in left_out}
         missing = [name for name in promised(tables.descriptor) if name not in outputs]
         if missing:
