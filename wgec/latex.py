@@ -22,7 +22,6 @@ text nodes, which Sphinx's LaTeX writer escapes: a data string stays literal.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -310,20 +309,26 @@ def missing_characters(log: Path) -> dict[str, set[str]]:
 
 def _where(chars, data_dir: Path | None) -> dict[str, list[str]]:
     """Up to three cells of the data (file, row as a spreadsheet counts them, column) that
-    hold each character."""
+    hold each character, read by the data loader's own CSV reader."""
+    import json
+
+    from .data import DESCRIPTOR, _read_csv
+
     places: dict[str, list[str]] = {char: [] for char in chars}
-    for path in sorted(data_dir.glob("*.csv")) if data_dir else []:
-        try:
-            with path.open(encoding="utf-8", newline="") as handle:
-                rows = list(csv.reader(handle))
-        except (OSError, UnicodeDecodeError, csv.Error):
-            continue  # the data were loaded and checked before: not expected
-        header = rows[0] if rows else []
-        for number, row in enumerate(rows[1:], start=2):
+    try:
+        resources = json.loads((data_dir / DESCRIPTOR).read_text(encoding="utf-8-sig"))["resources"]
+    except (TypeError, OSError, ValueError, KeyError):
+        return places  # no data directory given, or not readable: the data were checked before
+    for resource in resources:
+        read = _read_csv(data_dir, resource, [])
+        if read is None:
+            continue
+        header, rows, numbers = read
+        for number, row in zip(numbers, rows):
             for column, cell in zip(header, row):
                 for char in chars:
                     if char in cell and len(places[char]) < 3:
-                        places[char].append(f"{path.name}, row {number}, column {column.strip()!r}")
+                        places[char].append(f"{resource['path']}, row {number}, column {column!r}")
     return places
 
 
