@@ -24,6 +24,28 @@ def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     path.write_text(text.replace(old, new, count), encoding="utf-8")
 
 
+def append(path: Path, **row) -> None:
+    """Add one row to a data table, in its columns' order."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        csv.DictWriter(f, fieldnames=header, lineterminator="\n").writerow(row)
+
+
+def data_with_organizations(target: Path, names: dict[str, str]) -> Path:
+    """A copy of the shipped data with one more organization per (language, name), each with a
+    role at the content level, so that names in other scripts reach the text and the tables."""
+    shutil.copytree(paths.DATA_DIR, target)
+    for i, (language, name) in enumerate(names.items(), start=1):
+        append(target / "organizations.csv", acronym=f"ORG-{language.upper()}", name=name, kind="UN entity",
+               source_lines="191", note="")
+        append(target / "organization_roles.csv", level="content", organization=f"ORG-{language.upper()}",
+               column="UN agencies", position=str(10 + i), source_lines="197")
+    return target
+
+
 WGEC = str(Path(__import__("sys").executable).with_name("wgec"))
 
 

@@ -16,11 +16,10 @@ import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import data_with_organizations, edit, run_wgec
 from pypdf import PdfReader
-
-from conftest import edit, run_wgec
-from test_narrative import append
 from test_pdf import NAMES, flat, pdftotext
+
 from wgec import config, data, latex, paths
 from wgec.sphinx_ext import toc_plan
 
@@ -261,13 +260,7 @@ def in_text_layer(name: str, text: str) -> bool:
 def scripts(tmp_path_factory):
     """A data copy with organizations named in other scripts, built as the LaTeX edition."""
     root = tmp_path_factory.mktemp("latex-scripts")
-    shutil.copytree(paths.DATA_DIR, root / "data")
-    d = root / "data"
-    for i, (language, name) in enumerate(SCRIPT_NAMES.items(), start=1):
-        append(d / "organizations.csv", acronym=f"ORG-{language.upper()}", name=name, kind="UN entity",
-               source_lines="191", note="")
-        append(d / "organization_roles.csv", level="content", organization=f"ORG-{language.upper()}",
-               column="UN agencies", position=str(10 + i), source_lines="197")
+    d = data_with_organizations(root / "data", SCRIPT_NAMES)
     result = run_wgec("pdf", "--engine", "latex", "--data", d, "--out", root / "out")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root

@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from conftest import append
 from markdown_it import MarkdownIt
 
 from wgec import data, narrative
@@ -19,13 +20,6 @@ def rewrite(path, keep):
     writer.writeheader()
     writer.writerows(r for r in rows if keep(r))
     path.write_text(out.getvalue(), encoding="utf-8")
-
-
-def append(path, **row):
-    with open(path, newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f))
-    with open(path, "a", newline="", encoding="utf-8") as f:
-        csv.DictWriter(f, fieldnames=header, lineterminator="\n").writerow(row)
 
 
 @pytest.mark.parametrize("items, expected", [

@@ -1,16 +1,14 @@
 """The PDF for submission, read as a reviewer would: pypdf, poppler-utils, rendered pages."""
 
 import re
-import shutil
 import subprocess
 import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import OUTPUT, data_with_organizations, run_wgec
 from pypdf import PdfReader
 
-from conftest import OUTPUT, run_wgec
-from test_narrative import append
 from wgec import config, data, paths
 from wgec.sphinx_ext import toc_plan
 
@@ -239,13 +237,7 @@ NAMES = {
 @pytest.fixture(scope="module")
 def multiscript_pdf(tmp_path_factory):
     root = tmp_path_factory.mktemp("scripts")
-    shutil.copytree(paths.DATA_DIR, root / "data")
-    d = root / "data"
-    for i, (language, name) in enumerate(NAMES.items(), start=1):
-        append(d / "organizations.csv", acronym=f"ORG-{language.upper()}", name=name, kind="UN entity",
-               source_lines="191", note="")
-        append(d / "organization_roles.csv", level="content", organization=f"ORG-{language.upper()}",
-               column="UN agencies", position=str(10 + i), source_lines="197")
+    d = data_with_organizations(root / "data", NAMES)
     result = run_wgec("pdf", "--data", d, "--out", root / "out")
     assert result.returncode == 0, result.stderr[-3000:]
     return root / "out" / "pdf" / "wgec-report.pdf"
