@@ -123,9 +123,12 @@ def publish(data_dir=None, out=None, site=None) -> dict:
             shutil.copyfile(out / build.MANIFEST, staging / build.MANIFEST)
             (staging / "index.html").write_text(_front(config.book_config().get("title", "")), encoding="utf-8")
             (staging / ".nojekyll").write_bytes(b"")
-            names = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
-            (staging / SUMS).write_text("".join(sums_line(sha256(staging / n), n) + "\n" for n in names),
-                                        encoding="utf-8")
+            # The copies were just checked against the manifest: only the files written here are hashed.
+            digests = {name: entry["sha256"] for name, entry in outputs.items()}
+            for name in (build.MANIFEST, "index.html", ".nojekyll"):
+                digests[name] = sha256(staging / name)
+            names = sorted(digests)
+            (staging / SUMS).write_text("".join(sums_line(digests[n], n) + "\n" for n in names), encoding="utf-8")
             staging.chmod(0o755)  # mkdtemp makes it private; a web server must read it
             build._replace(staging, site)
         finally:
