@@ -39,8 +39,8 @@ LATEX_NAME = "wgec-report-latex.pdf"  # the LaTeX edition (wgec/latex.py)
 ON_REQUEST = {"docx": "make docx` (or `wgec docx", "latex": "make pdf-latex` (or `wgec pdf --engine latex"}
 MANIFEST = "manifest.json"
 TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint",
-         "openpyxl", "pypandoc-binary")
-PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css",
+         "openpyxl", "pypandoc-binary", "typst")
+PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css", "wgec/editions/*",
                  "wgec/docx.*", "wgec/reference.docx", "requirements.lock")
 
 
@@ -268,16 +268,19 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
             downloads.write(data_path, tables.descriptor, staging / "html" / downloads.FOLDER)
             step("data downloads written")
         if {"pdf", "archival", "docx"} & set(wanted):
-            from . import pdf as typeset
+            from .editions import typst as typeset  # the singlehtml build writes its Typst source
 
+            typeset.forget(work)
             _sphinx("singlehtml", work, cache, quiet)
             step("single page built")
             _checkpoint()
             date = config.document_date(settings)
             title = config.book_config().get("title", "")
-            document = typeset.assemble(work / "singlehtml", settings, title, date)
         if "docx" in wanted:  # the Word edition: the same print document, through pandoc
             from . import docx as word
+            from . import pdf as printed
+
+            document = printed.assemble(work / "singlehtml", settings, title, date)
 
             word.write(document, work, staging / "docx" / DOCX_NAME, date)
             step("Word edition written")
@@ -287,14 +290,10 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
             if "pdf" in wanted:
                 targets.append((staging / "pdf" / PDF_NAME, variant, []))
             if "archival" in wanted:
-                inside = staging / "attachments"
-                inside.mkdir()
                 files = [(data_path / r["path"], r["path"]) for r in tables.descriptor["resources"]]
                 files.append((data_path / data.DESCRIPTOR, data.DESCRIPTOR))
-                for path, name in files:
-                    shutil.copyfile(path, inside / name)
-                targets.append((staging / "pdf" / ARCHIVAL_NAME, "pdf/a-3b", [(inside / n, n) for _, n in files]))
-            typeset.render_all(document, [work, staging], targets, settings, date)
+                targets.append((staging / "pdf" / ARCHIVAL_NAME, "pdf/a-3b", files))
+            typeset.render_all(work, targets, settings, title, date)  # Typst, from OUT/.work/typst
             step("PDF typeset")
         if "latex" in wanted:
             from . import latex as tex
