@@ -434,9 +434,10 @@ def main_source(settings: dict, title: str, attachments: list[str]) -> str:
     """The document: the template with the report's settings, the body, and the attachments."""
     symbol = settings["symbol"] or "DRAFT"
     keywords = ", ".join(string(k) for k in ("WGEC", "enhanced cooperation", "CSTD", symbol))
+    description = string(settings["organ"] + " — " + settings["body"])
     lines = ['#import "un.typ": report',
-             f"#show: report.with(title: {string(title)}, symbol: {string(symbol)}, "
-             f"description: {string(settings['organ'] + ' — ' + settings['body'])}, keywords: ({keywords},))"]
+             f"#show: report.with(title: {string(title)}, symbol: {string(symbol)}, description: {description}, "
+             f"keywords: ({keywords},))"]
     for name in attachments:
         lines.append(f"#pdf.attach({string('attachments/' + name)}, relationship: \"source\", "
                      f"mime-type: {string(_mime(name))}, description: {string('Data behind the report: ' + name)})")
@@ -476,7 +477,7 @@ def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]
     if not (folder / BODY).is_file():
         raise TypstBuildError(f"{folder / BODY} is missing: the singlehtml build did not write the report")
     shutil.copyfile(TEMPLATE, folder / TEMPLATE.name)
-    when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc)
+    when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.UTC)
     for target, variant, attachments in targets:
         if variant not in VARIANTS:
             raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")
