@@ -435,13 +435,14 @@ def main_source(settings: dict, title: str, attachments: list[str]) -> str:
     symbol = settings["symbol"] or "DRAFT"
     keywords = ", ".join(string(k) for k in ("WGEC", "enhanced cooperation", "CSTD", symbol))
     description = string(settings["organ"] + " — " + settings["body"])
-    lines = ['#import "un.typ": report',
+    lines = [f'#import "{FOLDER}/{TEMPLATE.name}": report',
              f"#show: report.with(title: {string(title)}, symbol: {string(symbol)}, description: {description}, "
              f"keywords: ({keywords},))"]
-    for name in attachments:
-        lines.append(f"#pdf.attach({string('attachments/' + name)}, relationship: \"source\", "
-                     f"mime-type: {string(_mime(name))}, description: {string('Data behind the report: ' + name)})")
-    lines.append(f'#include "{BODY}"')
+    for name in attachments:  # named as in the data package; read from the copy in the work folder
+        lines.append(f"#pdf.attach({string(name)}, read({string(f'{FOLDER}/attachments/{name}')}, encoding: none), "
+                     f"relationship: \"source\", mime-type: {string(_mime(name))}, "
+                     f"description: {string('Data behind the report: ' + name)})")
+    lines.append(f'#include "{FOLDER}/{BODY}"')
     return "\n".join(lines) + "\n"
 
 
@@ -487,7 +488,8 @@ def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]
             inside.mkdir()
             for path, name in attachments:
                 shutil.copyfile(path, inside / name)
-        main = folder / f"main-{variant.replace('/', '-')}.typ"
+        # At the project root: Typst names an attachment by its path from the main file.
+        main = work / f"{FOLDER}-{variant.replace('/', '-')}.typ"
         main.write_text(main_source(settings, title, [name for _, name in attachments]), encoding="utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
