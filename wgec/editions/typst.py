@@ -32,10 +32,11 @@ TEMPLATE = Path(__file__).with_name("un.typ")
 FOLDER = "typst"  # inside the work folder, the Typst project root
 BODY = "body.typ"
 VARIANTS = {"pdf/ua-1": ["ua-1"], "pdf/a-3b": ["a-3b", "ua-1"]}
-# A run of letters this long with no break opportunity (a URL, a checksum, a hostile cell) gets
-# break opportunities (an empty box, no character) every few letters, so it never runs off the page.
+# A run of letters longer than this with no break opportunity (a URL, a checksum, a hostile cell)
+# gets break opportunities, so it never runs off the page (in a table cell: what fits the column).
 LONG_RUN = 24
-CHUNK = 6
+TEXT_WIDTH = 595.28 - 2 * 2.2 / 2.54 * 72  # A4 less the margins of un.typ, in points
+WIDEST = 0.75  # the widest letter of Liberation Serif, in em: how many letters surely fit in a cell
 
 
 class TypstBuildError(RuntimeError):
@@ -62,46 +63,38 @@ def string(value: str) -> str:
     return "".join(out)
 
 
-def text(value: str) -> str:
-    """Literal text in markup: ``#"..."`` ended by ``;`` (nothing after it can continue the expression)."""
+def text(value: str, run: int = 0) -> str:
+    """Literal text in markup: ``#"..."`` ended by ``;`` (nothing after it can continue the
+    expression). A run of more than ``run`` letters with no break opportunity (a URL, a checksum,
+    a hostile cell) gets one every ``run`` letters (an empty box: no character), so that it
+    never runs off the page or out of its table cell."""
     if not value:
         return ""
-    return "".join(f'#{string(part)};' if part else "#box();" for part in _breakable(value))
+    return "".join(f"#{string(part)};" if part else "#box();" for part in _breakable(value, run or LONG_RUN))
 
 
 _BREAKABLE = re.compile(r"[\s\-/\u2010-\u2014]")
 
 
-def _breakable(value: str) -> list[str]:
-    """``value`` in pieces, with an empty piece (a break opportunity) inside over-long runs of letters."""
-    if len(value) < LONG_RUN:
+def _breakable(value: str, run: int) -> list[str]:
+    """``value`` in pieces, with an empty piece (a break opportunity) every ``run`` letters of a longer run."""
+    if len(value) <= run:
         return [value]
-    pieces, current, run = [], [], 0
+    pieces, current, length = [], [], 0
     for i, ch in enumerate(value):
-        nxt = value[i + 1] if i + 1 < len(value) else ""
         current.append(ch)
-        run = 0 if _BREAKABLE.match(ch) else run + 1
+        length = 0 if _BREAKABLE.match(ch) else length + 1
         # Only between two letters or digits: never inside a grapheme (combining marks, ZWJ sequences).
-        if run >= CHUNK and _plain(ch) and _plain(nxt) and _run_length(value, i) >= LONG_RUN:
+        nxt = value[i + 1] if i + 1 < len(value) else ""
+        if length >= run and _plain(ch) and _plain(nxt):
             pieces += ["".join(current), ""]
-            current, run = [], 0
+            current, length = [], 0
     pieces.append("".join(current))
     return pieces
 
 
 def _plain(ch: str) -> bool:
     return bool(ch) and unicodedata.category(ch)[0] in "LN" and not unicodedata.combining(ch)
-
-
-def _run_length(value: str, i: int) -> int:
-    """The length of the unbreakable run around position ``i``."""
-    start = i
-    while start > 0 and not _BREAKABLE.match(value[start - 1]):
-        start -= 1
-    end = i
-    while end < len(value) and not _BREAKABLE.match(value[end]):
-        end += 1
-    return end - start
 
 
 # --- the translator --------------------------------------------------------------------
@@ -125,6 +118,7 @@ class Translator:
         self.labels: dict[tuple[str, str], str] = {}
         self.footnotes: dict[tuple[str, str], nodes.footnote] = {}
         self.contents_done = False
+        self.run = LONG_RUN  # letters that surely fit a line (less in a table cell)
         self.depth, self.base = 0, None  # sections around the current one in its document; None: the root document
         self._collect(doctree, root_doc)
 
@@ -166,7 +160,7 @@ class Translator:
 
     def block(self, node) -> str:
         if isinstance(node, nodes.Text):
-            return text(_inline_space(node.astext())).strip()
+            return text(_inline_space(node.astext()), self.run).strip()
         if isinstance(node, SKIP) or "un-web-only" in node.get("classes", []):
             return ""
         method = getattr(self, f"visit_{node.tagname}", None)
@@ -319,20 +313,27 @@ class Translator:
         group = node.next_node(nodes.tgroup)
         widths = [c.get("colwidth", 1) for c in group.children if isinstance(c, nodes.colspec)]
         columns = "(" + ", ".join(f"{w}fr" for w in widths) + ("," if len(widths) == 1 else "") + ")"
+        size = 7.5 if "un-data" in node.get("classes", []) else 9
+        fits = [max(2, int((TEXT_WIDTH * w / sum(widths) - 8) / (WIDEST * size))) for w in widths]
         parts = []
         for part in group.children:
             if isinstance(part, (nodes.thead, nodes.tbody)):
-                cells = ", ".join(self.cell(entry) for row in part.children for entry in row.children)
+                cells = ", ".join(self.cell(entry, fits[min(i, len(fits) - 1)])
+                                  for row in part.children for i, entry in enumerate(row.children))
                 parts.append(f"table.header({cells})" if isinstance(part, nodes.thead) else cells)
         table = f"table(columns: {columns}, {', '.join(p for p in parts if p)})"
         cap = f"caption: [{caption}], " if caption else ""
-        inner = f"[#set text(size: 7.5pt)\n#{table}]" if "un-data" in node.get("classes", []) else table
+        inner = f"[#set text(size: {size}pt)\n#{table}]" if size != 9 else table
         return f"#figure({inner}, {cap}kind: table, numbering: none){self.anchor(node)}"
 
-    def cell(self, entry) -> str:
+    def cell(self, entry, fits: int) -> str:
         span = entry.get("morecols", 0) + 1
         rows = entry.get("morerows", 0) + 1
-        body = self.blocks(entry)
+        outer, self.run = self.run, fits
+        try:
+            body = self.blocks(entry)
+        finally:
+            self.run = outer
         if span > 1 or rows > 1:
             return f"table.cell(colspan: {span}, rowspan: {rows})[{body}]"
         return f"[{body}]"
@@ -349,7 +350,7 @@ class Translator:
 
     def inline_node(self, node) -> str:
         if isinstance(node, nodes.Text):
-            return text(_inline_space(node.astext()))
+            return text(_inline_space(node.astext()), self.run)
         if isinstance(node, SKIP):
             return ""
         name = node.tagname
@@ -435,13 +436,14 @@ def main_source(settings: dict, title: str, attachments: list[str]) -> str:
     symbol = settings["symbol"] or "DRAFT"
     keywords = ", ".join(string(k) for k in ("WGEC", "enhanced cooperation", "CSTD", symbol))
     description = string(settings["organ"] + " — " + settings["body"])
-    lines = [f'#import "{FOLDER}/{TEMPLATE.name}": report',
-             f"#show: report.with(title: {string(title)}, symbol: {string(symbol)}, description: {description}, "
-             f"keywords: ({keywords},))"]
+    show = (f"#show: report.with(title: {string(title)}, symbol: {string(symbol)}, description: {description}, "
+            f"keywords: ({keywords},))")
+    lines = [f'#import "{FOLDER}/{TEMPLATE.name}": report', show]
     for name in attachments:  # named as in the data package; read from the copy in the work folder
-        lines.append(f"#pdf.attach({string(name)}, read({string(f'{FOLDER}/attachments/{name}')}, encoding: none), "
-                     f"relationship: \"source\", mime-type: {string(_mime(name))}, "
-                     f"description: {string('Data behind the report: ' + name)})")
+        data = f"read({string(f'{FOLDER}/attachments/{name}')}, encoding: none)"
+        about = string("Data behind the report: " + name)
+        lines.append(f'#pdf.attach({string(name)}, {data}, relationship: "source", mime-type: {string(_mime(name))}, '
+                     f"description: {about})")
     lines.append(f'#include "{FOLDER}/{BODY}"')
     return "\n".join(lines) + "\n"
 
