@@ -259,20 +259,34 @@ def test_the_contents_link_to_their_pages(reader):
         assert "/Dest" in link or "/D" in link.get("/A", {}), link
 
 
-def test_the_pdf_engine_reads_no_file_outside_the_build_and_nothing_from_the_network(tmp_path):
-    from weasyprint.urls import FatalURLFetchingError
+def test_the_pdf_engine_reads_no_file_outside_the_build_and_nothing_from_the_network(built, tmp_path):
+    """Typst (the PDF engine) reads files inside its project root only (the build's work folder),
+    and the document it sets imports nothing but the template in the repository (no package, so
+    nothing to download) and reads no file but the figures and, for the archival PDF, the data."""
+    import typst
 
-    from wgec.pdf import _Fetcher
+    from wgec.editions import typst as typeset
 
     inside = tmp_path / "build"
     inside.mkdir()
-    (inside / "ok.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
-    fetch = _Fetcher([inside])
-    assert fetch((inside / "ok.svg").as_uri())
-    for url in ("https://example.org/x.css", "http://127.0.0.1/x.png", (tmp_path / "outside.txt").as_uri(),
-                (inside / ".." / "outside.txt").as_uri(), "file:///etc/passwd"):
-        with pytest.raises(FatalURLFetchingError):
-            fetch(url)
+    (tmp_path / "outside.txt").write_text("secret")
+    (inside / "ok.typ").write_text('#read("ok.typ")')
+    typst.compile(inside / "ok.typ", root=inside, font_paths=typeset.fonts(), ignore_system_fonts=True)
+    for path in ("../outside.txt", "/../outside.txt", "/../../../../etc/passwd"):
+        (inside / "main.typ").write_text(f"#read({typeset.string(path)})")
+        with pytest.raises(typst.TypstError):
+            typst.compile(inside / "main.typ", root=inside, font_paths=typeset.fonts(), ignore_system_fonts=True)
+    work = built / ".work"
+    sources = {p.relative_to(work).as_posix(): p.read_text(encoding="utf-8") for p in work.glob("typst*.typ")}
+    sources |= {f"typst/{p.name}": p.read_text(encoding="utf-8") for p in (work / "typst").glob("*.typ")}
+    assert {"typst-pdf-ua-1.typ", "typst-pdf-a-3b.typ", "typst/body.typ", "typst/un.typ"} <= set(sources)
+    for name, source in sources.items():
+        code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', source)  # outside string literals (the data are in them)
+        assert re.findall(r"#(?:import|include)\b", code) == (["#import", "#include"] if name.startswith("typst-")
+                                                              else ["#import"] if name == "typst/body.typ" else [])
+        assert not re.search(r"@preview|\b(?:plugin|json|yaml|toml|csv|xml|cbor)\(", code), name
+        reads = re.findall(r'\b(?:read|image)\("((?:[^"\\]|\\.)*)"', source)
+        assert all(r.startswith(("/jupyter_execute/", "typst/attachments/")) for r in reads), (name, reads)
 
 
 def test_the_pdf_says_which_data_it_was_built_from(text, tables):
