@@ -9,11 +9,12 @@ NODE   := node_modules/.installed
 DATA   ?= data
 OUT    ?= _build
 SITE   ?= $(OUT)/site
-# Debian packages: Liberation/Noto fonts and Pango for the PDF engine, poppler and qpdf to read
+# Debian packages: Liberation/Noto fonts for the PDF engine (Typst, from PyPI; its PDF/UA-1 output
+# refuses a character no font has, so emoji need Noto Color Emoji), poppler and qpdf to read
 # PDFs in the tests, Chromium for the browser tests. Java and Node run the pinned HTML checker
 # (vnu-jar) and axe-core from package-lock.json; they are asked for only when their commands are
 # missing (a Node from elsewhere ships its own npm).
-APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 \
+APT_PACKAGES := fonts-liberation fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji \
                 poppler-utils qpdf chromium
 APT_COMMANDS := java:default-jre-headless npm:npm
 # TeX Live for the LaTeX edition only (`make pdf-latex`, and the tests): never for `make` or `make pdf`.

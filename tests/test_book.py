@@ -191,7 +191,7 @@ def test_the_provenance_annex_says_which_data_the_report_was_built_from(book, ta
     for resource in tables.descriptor["resources"]:
         digest = hashlib.sha256((paths.DATA_DIR / resource["path"]).read_bytes()).hexdigest()
         assert f"{resource['path']} {len(tables[resource['name']])} {digest}" in page
-    assert "jupyter-book" in page and "weasyprint" in page
+    assert "jupyter-book" in page and "typst" in page
 
 
 def test_no_path_of_the_build_machine_reaches_the_site(built_book):

@@ -12,7 +12,7 @@ from lxml import etree
 
 from conftest import edit, run_wgec
 from test_narrative import append
-from wgec import config, docx, paths, pdf
+from wgec import config, docx, paths
 from wgec.sphinx_ext import toc_plan
 
 NS = {
@@ -204,7 +204,7 @@ def test_same_inputs_give_the_same_bytes(word, built, tmp_path):
     settings = config.document()
     date = config.document_date(settings)
     work = built / ".work"
-    html = pdf.assemble(work / "singlehtml", settings, config.book_config()["title"], date)
+    html = docx.assemble(work / "singlehtml", settings, config.book_config()["title"], date)
     first = docx.write(html, work, tmp_path / "a.docx", date)
     second = docx.write(html, work, tmp_path / "b.docx", date)
     assert first.read_bytes() == second.read_bytes() == word.read_bytes()

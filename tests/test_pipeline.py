@@ -53,7 +53,7 @@ def test_the_manifest_lists_every_input_and_output(workspace):
     assert {"notebooks/02a_scope_and_focus_areas.md", "_config.yml", "wgec/narrative.py"} <= set(manifest["inputs"])
     page = manifest["outputs"]["html/notebooks/02a_scope_and_focus_areas.html"]["from"]
     assert "data/focus_areas.csv" in page and "data/wgec_meetings.csv" not in page
-    assert {"jupyter-book", "sphinx", "weasyprint"} <= set(manifest["tools"])
+    assert {"jupyter-book", "sphinx", "typst"} <= set(manifest["tools"])
     text = json.dumps(manifest)
     assert str(workspace) not in text and str(paths.ROOT) not in text  # no absolute paths of this machine
 

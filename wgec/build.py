@@ -3,7 +3,7 @@
 - **Refresh** (:mod:`wgec.refresh`): exactly the notebooks whose inputs changed run
   again, in parallel, into Jupyter Book's execution cache; Sphinx only reads from it.
 - **Up to date**: when no input changed and every output is intact (hashes in
-  ``manifest.json``), the build returns at once, without starting Sphinx or WeasyPrint.
+  ``manifest.json``), the build returns at once, without starting Sphinx or Typst.
 - **Incremental**: Sphinx keeps its environment in ``OUT/.work`` and re-reads only the
   pages whose notebook was refreshed or whose source changed; the HTML and singlehtml
   builders share it, so each notebook is read once.
@@ -38,9 +38,9 @@ LATEX_NAME = "wgec-report-latex.pdf"  # the LaTeX edition (wgec/latex.py)
 # The editions built on request, and the command that brings each up to date (`make` builds the rest).
 ON_REQUEST = {"docx": "make docx` (or `wgec docx", "latex": "make pdf-latex` (or `wgec pdf --engine latex"}
 MANIFEST = "manifest.json"
-TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "weasyprint",
-         "openpyxl", "pypandoc-binary", "typst")
-PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/*.css", "wgec/editions/*",
+TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "typst",
+         "openpyxl", "pypandoc-binary")
+PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/*.py", "wgec/editions/*",
                  "wgec/docx.*", "wgec/reference.docx", "requirements.lock")
 
 
@@ -278,9 +278,8 @@ def _build(data_path: Path, out: Path, wanted: list[str], variant: str, quiet: b
             title = config.book_config().get("title", "")
         if "docx" in wanted:  # the Word edition: the same print document, through pandoc
             from . import docx as word
-            from . import pdf as printed
 
-            document = printed.assemble(work / "singlehtml", settings, title, date)
+            document = word.assemble(work / "singlehtml", settings, title, date)
 
             word.write(document, work, staging / "docx" / DOCX_NAME, date)
             step("Word edition written")

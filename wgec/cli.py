@@ -141,8 +141,8 @@ def parser() -> argparse.ArgumentParser:
     pdf.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3b"], default="pdf/ua-1",
                      help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
                           "package attached, written as OUT/pdf/wgec-report-archival.pdf")
-    pdf.add_argument("--engine", choices=["weasyprint", "latex"], default="weasyprint",
-                     help="weasyprint: the PDF for submission (default); latex: the LaTeX edition, "
+    pdf.add_argument("--engine", choices=["typst", "latex"], default="typst",
+                     help="typst: the PDF for submission (default); latex: the LaTeX edition, "
                           "typeset by xelatex, written as OUT/pdf/wgec-report-latex.pdf (needs TeX Live: "
                           "`make deps-latex`)")
     command("docx", _docx, "build the Word edition into OUT/docx/wgec-report.docx (same content as the PDF)",

@@ -1,7 +1,9 @@
-"""The Word edition: the print HTML of the PDF (:func:`wgec.pdf.assemble`), converted by pandoc.
+"""The Word edition: the book's singlehtml output as one print HTML document, converted by pandoc.
 
-Same content, same numbering as the PDF. This module only says, in the HTML, what Word
-should make of it: the masthead and the title take their own paragraph styles, the
+Same content, same numbering as the PDF (both come from the singlehtml build). :func:`assemble`
+reshapes the page for print: sources become footnotes where they are cited, a table of contents
+goes before the first chapter, web-only parts are dropped. :func:`word_html` then says what
+Word should make of it: the masthead and the title take their own paragraph styles, the
 headings move up a level (chapters are Heading 1, sections Heading 2, so Word's
 navigation pane and contents work), captions read "Figure 1." and "Table 1.", and the
 contents list links to the headings. A small Lua filter (``docx.lua``) turns the source
@@ -10,7 +12,7 @@ Roman 10 pt) come from ``reference.docx``, made by ``tools/reference_docx.py``.
 
 Charts are SVG: pandoc embeds them as SVG with a PNG copy for programs that do not read
 SVG, which it asks ``rsvg-convert`` for. Instead of a system rasteriser, the PNGs are
-rendered here with the PDF's own engine (WeasyPrint, then poppler's pdftoppm), and handed
+rendered here with the PDF's own engine (Typst's PNG export, the machine's fonts), and handed
 to pandoc by a stand-in ``rsvg-convert`` that looks them up by the SVG's hash.
 
 Data strings stay literal: the HTML holds them escaped, pandoc reads them as text, and
@@ -22,12 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shlex
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from bs4 import BeautifulSoup
 
@@ -44,6 +46,130 @@ PNG_DPI = 200
 
 class DocxError(RuntimeError):
     user_facing = True
+
+
+# --- the print document, from the singlehtml book ------------------------------------------
+
+def root_page(singlehtml: Path) -> Path:
+    """The singlehtml page (index.html redirects to it when the root document is in a folder)."""
+    index = singlehtml / "index.html"
+    text = index.read_text(encoding="utf-8")
+    match = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', text)
+    return (singlehtml / match.group(1)) if match else index
+
+
+def assemble(singlehtml: Path, settings: dict, title: str, date: dt.date) -> str:
+    """The print HTML document built from the singlehtml book (image paths relative to its parent folder)."""
+    page = root_page(singlehtml)
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    article = soup.select_one("article.bd-article")
+    if article is None:
+        raise ValueError(f"{page}: no article in the singlehtml output")
+
+    for el in article.select("a.headerlink, script, .un-web-only, button, .toggle-details"):
+        el.decompose()
+    _footnotes(article, soup)
+    _numbers(article)
+    _images(article, page.parent, singlehtml)
+    _contents(article, soup)
+
+    symbol = settings["symbol"] or "DRAFT"
+    head = (
+        f'<meta charset="utf-8"><title>{_esc(title)}</title>'
+        f'<meta name="description" content="{_esc(settings["organ"] + " — " + settings["body"])}">'
+        f'<meta name="keywords" content="WGEC, enhanced cooperation, CSTD, {_esc(symbol)}">'
+        f'<meta name="dcterms.created" content="{date.isoformat()}">'
+        f'<meta name="dcterms.modified" content="{date.isoformat()}">'
+        f'<meta name="generator" content="WGEC Report">'
+    )
+    body = "".join(str(child) for child in article.children)
+    return f'<!DOCTYPE html><html lang="en"><head>{head}</head><body>{body}</body></html>'
+
+
+def _esc(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _footnotes(article, soup) -> None:
+    """Each footnote reference becomes the note itself, floated to the bottom of its page."""
+    notes = {aside.get("id"): aside for aside in article.select("aside.footnote")}
+    for ref in article.select("a.footnote-reference"):
+        aside = notes.get(ref.get("href", "").lstrip("#"))
+        if aside is None:
+            continue
+        note = soup.new_tag("span", attrs={"class": "fn"})
+        paragraphs = aside.find_all("p")
+        for i, p in enumerate(paragraphs):
+            if i:
+                note.append(" ")
+            for child in list(p.children):
+                note.append(child.extract() if hasattr(child, "extract") else child)
+        ref.replace_with(note)
+    for el in article.select("aside.footnote-list, hr.footnotes"):
+        el.decompose()
+
+
+def _numbers(article) -> None:
+    """The space after a paragraph number goes inside the number's span (``docx.lua`` hangs it
+    in the margin)."""
+    for number in article.select("span.un-para-num"):
+        after = number.next_sibling
+        if isinstance(after, str) and after[:1].isspace():
+            after.replace_with(after.lstrip())
+            number.append(" ")
+
+
+def _images(article, page_dir: Path, root: Path) -> None:
+    """Point images at their files (singlehtml writes root-relative paths for a page in a folder),
+    relative to the folder above the singlehtml output (pandoc runs there), so no path of this
+    machine goes into the document."""
+    for img in article.select("img"):
+        src = unquote(img.get("src", ""))
+        if urlparse(src).scheme:
+            continue
+        for base in (page_dir, root):
+            candidate = (base / src).resolve()
+            if candidate.is_file():
+                img["src"] = candidate.relative_to(root.parent.resolve()).as_posix()
+                break
+
+
+def _contents(article, soup) -> None:
+    """A table of contents with page numbers, before the first chapter."""
+    sections = article.select("section.un-chapter, section.un-annex")
+    if not sections:
+        return
+    seen = {el.get("id") for el in article.find_all(id=True)}
+    nav = soup.new_tag("nav", attrs={"class": "un-contents", "aria-label": "Contents"})
+    heading = soup.new_tag("h2", attrs={"class": "un-contents-title"})
+    heading.string = "Contents"
+    nav.append(heading)
+    listing = soup.new_tag("ol")
+    nav.append(listing)
+    counter = 0
+    for section in sections:
+        entries = [(section, 1)] + [(s, 2) for s in section.find_all("section")
+                                    if s.find_parent("section") is section]
+        for target, level in entries:
+            title = target.find(re.compile(r"^h[1-6]$"))
+            if title is None:
+                continue
+            counter += 1
+            anchor = f"toc-{counter}"
+            while anchor in seen:
+                anchor += "x"
+            seen.add(anchor)
+            title["id"] = anchor
+            item = soup.new_tag("li", attrs={"class": f"toc-{level}"})
+            link = soup.new_tag("a", href=f"#{anchor}")
+            link.string = title.get_text(" ", strip=True)
+            item.append(link)
+            listing.append(item)
+    sections[0].insert_before(nav)
+
+
+
+# --- Word's styles ----------------------------------------------------------------------------
 
 
 def word_html(document: str) -> str:
@@ -119,51 +245,23 @@ def _svgs(html: str, root: Path) -> list[Path]:
     return found
 
 
-def _png_fallbacks(svgs: list[Path], root: Path, work: Path) -> dict[str, bytes]:
-    """PNG renderings of the SVG charts (sha256 of the SVG -> PNG), for Word's fallback image."""
-    if not svgs:
-        return {}
-    from . import pdf
+def _png_fallbacks(svgs: list[Path], root: Path) -> dict[str, bytes]:
+    """PNG renderings of the SVG charts (sha256 of the SVG -> PNG), for Word's fallback image:
+    Typst's PNG export at the chart's own size, reading inside ``root`` only."""
+    import typst
 
-    pdftoppm = shutil.which("pdftoppm")
-    if pdftoppm is None:
-        raise DocxError("pdftoppm (Debian package poppler-utils) is needed to draw the charts for Word; "
-                        "run `make deps`")
-    pages, css = [], ["img { display: block; width: 100%; height: 100%; }"]
-    for i, svg in enumerate(svgs):
-        width, height = _svg_size(svg)
-        css.append(f"@page chart{i} {{ size: {width} {height}; margin: 0; }} div.chart{i} {{ page: chart{i}; "
-                   f"width: {width}; height: {height}; }}")
-        pages.append(f'<div class="chart{i}"><img src="{svg.relative_to(root).as_posix()}" alt=""></div>')
-    html = f"<!DOCTYPE html><html><head><style>{''.join(css)}</style></head><body>{''.join(pages)}</body></html>"
-    import logging
+    from .editions import typst as typeset
 
-    for name in ("weasyprint", "weasyprint.progress"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    from weasyprint import HTML
-
-    sheet = work / "charts.pdf"
-    HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=pdf._Fetcher([root])).write_pdf(sheet)
-    result = subprocess.run([pdftoppm, "-png", "-r", str(PNG_DPI), str(sheet), str(work / "chart")],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise DocxError(f"pdftoppm could not draw the charts: {result.stderr.strip()}")
-    pngs = sorted(work.glob("chart-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-    if len(pngs) != len(svgs):
-        raise DocxError(f"expected {len(svgs)} chart images from pdftoppm, found {len(pngs)}")
-    return {sha256(svg): png.read_bytes() for svg, png in zip(svgs, pngs)}
-
-
-def _svg_size(svg: Path) -> tuple[str, str]:
-    import xml.etree.ElementTree as ET
-
-    root = ET.fromstring(svg.read_bytes())
-    width, height = root.get("width", ""), root.get("height", "")
-    if not (width and height) or width.endswith("%") or height.endswith("%"):
-        box = (root.get("viewBox") or "0 0 400 300").replace(",", " ").split()
-        width, height = f"{box[2]}px", f"{box[3]}px"
-    unit = lambda v: v if v[-1:].isalpha() else f"{v}px"  # noqa: E731
-    return unit(width), unit(height)
+    pngs = {}
+    for svg in svgs:
+        where = typeset.string("/" + svg.relative_to(root.resolve()).as_posix())
+        source = f"#set page(width: auto, height: auto, margin: 0pt)\n#image({where})\n"
+        try:
+            pngs[sha256(svg)] = typst.compile(source.encode(), root=root, format="png", ppi=PNG_DPI,
+                                              font_paths=typeset.fonts(), ignore_system_fonts=True)
+        except typst.TypstError as error:
+            raise DocxError(f"Typst could not draw the chart {svg.name} for Word: {error}") from None
+    return pngs
 
 
 def _rasteriser(folder: Path, pngs: dict[str, bytes]) -> Path:
@@ -190,7 +288,7 @@ def write(document: str, root: Path, target: Path, date: dt.date) -> Path:
     # Work next to the target (one file system, so the finished file is renamed into place).
     with tempfile.TemporaryDirectory(prefix=".docx-", dir=target.parent) as tmp:
         tmp = Path(tmp)
-        bin_dir = _rasteriser(tmp, _png_fallbacks(_svgs(html, root), root, tmp))
+        bin_dir = _rasteriser(tmp, _png_fallbacks(_svgs(html, root), root))
         source = tmp / "report.html"
         source.write_text(html, encoding="utf-8")
         when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc)

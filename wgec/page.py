@@ -33,7 +33,7 @@ def show(markdown: str) -> None:
 
 
 class SvgImage:
-    """A figure with a deterministic rendering: SVG for the web and the WeasyPrint PDF, and the
+    """A figure with a deterministic rendering: SVG for the web and the Typst PDF, and the
     same figure as PDF for the LaTeX edition (LaTeX cannot include SVG); each builder picks its
     format from the bundle (myst-nb's render priority)."""
 
