@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import WGEC, edit, run_wgec
+
 from wgec import paths
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The Word edition: the print HTML of the PDF (:func:`wgec.pdf.assemble`), converted by pandoc.
+"""The Word edition: the print HTML of the PDF (:func:`wgec.editions.pdf.assemble`), converted by pandoc.
 
 Same content, same numbering as the PDF. This module only says, in the HTML, what Word
 should make of it: the masthead and the title take their own paragraph styles, the
@@ -31,7 +31,8 @@ from urllib.parse import unquote
 
 from bs4 import BeautifulSoup
 
-from .refresh import sha256
+from ..errors import EditionError
+from ..files import sha256
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference.docx"
@@ -42,8 +43,8 @@ TEMPLATE = HERE / "docx.openxml"
 PNG_DPI = 200
 
 
-class DocxError(RuntimeError):
-    user_facing = True
+class DocxError(EditionError):
+    """pandoc, or the drawing of the charts for Word, failed."""
 
 
 def word_html(document: str) -> str:
@@ -143,7 +144,7 @@ def _png_fallbacks(svgs: list[Path], root: Path, work: Path) -> dict[str, bytes]
     from weasyprint import HTML
 
     sheet = work / "charts.pdf"
-    HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=pdf._Fetcher([root])).write_pdf(sheet)
+    HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=pdf.Fetcher([root])).write_pdf(sheet)
     result = subprocess.run([pdftoppm, "-png", "-r", str(PNG_DPI), str(sheet), str(work / "chart")],
                             capture_output=True, text=True)
     if result.returncode != 0:
@@ -175,7 +176,7 @@ def _rasteriser(folder: Path, pngs: dict[str, bytes]) -> Path:
     bin_dir = folder / "bin"
     bin_dir.mkdir()
     script = bin_dir / "rsvg-convert"
-    script.write_text("#!/bin/sh\n# The PNG of a chart, rendered beforehand by wgec.docx, found by the SVG's SHA-256.\n"
+    script.write_text("#!/bin/sh\n# The PNG of a chart, rendered beforehand by wgec.editions.docx, found by the SVG's SHA-256.\n"
                       f"exec cat {shlex.quote(str(store))}/\"$(sha256sum | cut -c1-64)\".png\n")
     script.chmod(0o755)
     return bin_dir
@@ -193,7 +194,7 @@ def write(document: str, root: Path, target: Path, date: dt.date) -> Path:
         bin_dir = _rasteriser(tmp, _png_fallbacks(_svgs(html, root), root, tmp))
         source = tmp / "report.html"
         source.write_text(html, encoding="utf-8")
-        when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc)
+        when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.UTC)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
                    SOURCE_DATE_EPOCH=str(int(when.timestamp())))
         command = [pypandoc.get_pandoc_path(), str(source), "--from=html-raw_html", "--to=docx",

@@ -153,7 +153,7 @@ def page_css(settings: dict) -> str:
 """
 
 
-class _Fetcher:
+class Fetcher:
     """WeasyPrint's fetcher, confined to the build folders: nothing from the network, nothing outside."""
 
     def __init__(self, roots: list[Path]):
@@ -203,8 +203,8 @@ def render_all(html: str, roots: list[Path], targets: list[tuple[Path, str, list
     for _, variant, _ in targets:
         if variant not in VARIANTS:
             raise ValueError(f"unknown PDF variant {variant!r}; expected one of {', '.join(VARIANTS)}")
-    fetcher = _Fetcher(roots)
-    when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc)
+    fetcher = Fetcher(roots)
+    when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.UTC)
     document = HTML(string=html, base_url=roots[0].as_uri() + "/", url_fetcher=fetcher).render(
         stylesheets=[CSS(string=STYLESHEET.read_text(encoding="utf-8")), CSS(string=page_css(settings))],
         pdf_tags=True, pdf_variant="pdf/ua-1")
