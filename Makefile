@@ -23,7 +23,7 @@ LATEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-fonts-recommen
 LATEX := $(VENV)/.latex-packages
 
 .DEFAULT_GOAL := report
-.PHONY: help report html pdf pdf-latex docx refresh check publish test test-fast bench lock clean distclean \
+.PHONY: help report html pdf pdf-latex docx refresh check publish lint test test-fast bench lock clean distclean \
         deps deps-latex
 
 help:  ## list the targets
@@ -105,7 +105,11 @@ check: deps  ## validate the data tables and say whether the outputs are stale
 publish: report  ## build, then assemble the static site in _build/site (for any web server or GitHub Pages)
 	$(BIN)/wgec publish --data $(DATA) --out $(OUT) --site $(SITE)
 
-test: deps $(LATEX)  ## run every test (builds the book end to end, and the LaTeX edition)
+lint: deps  ## ruff (lint) and the import-linter contract: the stages import downward only
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+test: deps $(LATEX) lint  ## run every test (lint, the layers contract, the book end to end, the LaTeX edition)
 	$(BIN)/python -m pytest
 
 test-fast: deps  ## run the unit tests only

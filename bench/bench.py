@@ -62,28 +62,27 @@ def stock_jupyter_book(project: Path) -> tuple[float, float]:
     config = project / "_config.yml"
     config.write_text(re.sub(r"execute_notebooks: \w+", "execute_notebooks: force", config.read_text()))
     return run([str(BIN / "jupyter-book"), "build", str(project), "--quiet"],
-               env={"WGEC_PROJECT": str(project), "WGEC_DATA": str(project / "data")})
+               env={"WGEC_PROJECT": str(project)})
 
 
 def floor(project: Path) -> float:
     """All notebooks' code cells, in sequence, in this one process (imports paid once)."""
     os.environ["WGEC_PROJECT"] = str(project)
-    os.environ["WGEC_DATA"] = str(project / "data")
     import matplotlib
 
     matplotlib.use("Agg")
     from myst_nb.core.read import read_myst_markdown_notebook
 
-    from wgec import refresh
+    from wgec.book.toc import notebooks
 
     start = time.monotonic()
-    for path in refresh.notebooks(project / "_toc.yml"):
+    for path in notebooks(project / "_toc.yml"):
         nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
         namespace: dict = {}
         with redirect_stdout(io.StringIO()):
             for cell in nb.cells:
                 if cell.cell_type == "code":
-                    exec(compile(cell.source, str(path), "exec"), namespace)  # noqa: S102
+                    exec(compile(cell.source, str(path), "exec"), namespace)
     return time.monotonic() - start
 
 

@@ -84,12 +84,12 @@ def free_text_columns(descriptor: dict) -> list[tuple[str, str]]:
     return out
 
 
-def _read(path: Path) -> tuple[list[str], list[list[str]]]:
+def read(path: Path) -> tuple[list[str], list[list[str]]]:
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
     return rows[0], [r for r in rows[1:] if any(r)]
 
 
-def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+def write(path: Path, header: list[str], rows: list[list[str]]) -> None:
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
     path.write_text(buffer.getvalue(), encoding="utf-8")
@@ -108,7 +108,7 @@ def make(target: Path) -> dict[tuple[str, str], list[str]]:
     renamed: dict[str, str] = {}
     pool = [*BUNDLES, LONG_CELL]
     for table, column in columns:
-        header, rows = _read(files[table])
+        header, rows = read(files[table])
         i = header.index(column)
         # The background chapter finds its outline row by number "2": that cell stays.
         mine = [r for r, row in enumerate(rows) if not (table == "report_structure" and row[i] == "2"
@@ -123,10 +123,10 @@ def make(target: Path) -> dict[tuple[str, str], list[str]]:
                 renamed[row[i]] = value
             row[i] = value
             written[(table, column)].append(value)
-        _write(files[table], header, rows)
-    header, rows = _read(files["organization_roles"])
+        write(files[table], header, rows)
+    header, rows = read(files["organization_roles"])
     i = header.index("organization")
     for row in rows:
         row[i] = renamed[row[i]]
-    _write(files["organization_roles"], header, rows)
+    write(files["organization_roles"], header, rows)
     return written

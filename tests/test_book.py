@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import edit, run_wgec
 from test_narrative import append, rewrite
+
 from wgec import data, paths
-from wgec.sphinx_ext import toc_plan
+from wgec.book.toc import toc_plan
 
 pytestmark = pytest.mark.slow
 

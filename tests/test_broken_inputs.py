@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import edit, run_wgec
 from pypdf import PdfReader
 
-from conftest import edit, run_wgec
-from wgec import config, paths
+from wgec import paths, settings
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ def missing_column(d, p):
 def extra_column(d, p):
     path = d / "characteristics.csv"
     rows = _csv_rows(path)
-    _write_rows(path, [rows[0] + ["comment"]] + [row + ["x"] for row in rows[1:]])
+    _write_rows(path, [rows[0] + ["comment"]] + [[*row, "x"] for row in rows[1:]])
 
 
 def control_character(d, p):
@@ -296,7 +296,7 @@ def run_broken(good, tmp_path, monkeypatch, breaks, *options):
         project_copy(project)
         monkeypatch.setenv("WGEC_PROJECT", str(project))
         # The build's date as in the good build, so the unchanged notebooks stay up to date.
-        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(config.source_date().timestamp())))
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(settings.source_date().timestamp())))
     breaks(data, project)
     return run_wgec(*options, "build", "--data", data, "--out", good["out"], timeout=600), project
 

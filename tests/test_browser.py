@@ -3,7 +3,7 @@
 import pytest
 
 from wgec import paths
-from wgec.sphinx_ext import toc_plan
+from wgec.book.toc import toc_plan
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

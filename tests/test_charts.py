@@ -2,9 +2,10 @@
 
 import matplotlib
 import pytest
-
-from wgec import charts, data, page
 from test_narrative import append
+
+from wgec import data
+from wgec.report import charts, page
 
 
 @pytest.fixture(scope="module")

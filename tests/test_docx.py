@@ -7,13 +7,14 @@ import zipfile
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import edit, run_wgec
 from docx import Document
 from lxml import etree
-
-from conftest import edit, run_wgec
 from test_narrative import append
-from wgec import config, docx, paths
-from wgec.sphinx_ext import toc_plan
+
+from wgec import paths, settings
+from wgec.book.toc import toc_plan
+from wgec.editions import docx
 
 NS = {
     "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
@@ -57,7 +58,7 @@ def html_pages(built_book):
     order, plan = toc_plan(paths.TOC_FILE)
     pages = []
     for doc in order:
-        label, style = plan.get(doc, ("", "root"))
+        _label, style = plan.get(doc, ("", "root"))
         if style == "web":
             continue
         soup = BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
@@ -171,16 +172,16 @@ def test_tables_are_word_tables_with_header_rows(document, part, html_pages):
 
 @pytest.mark.slow
 def test_the_masthead_is_at_the_top(document):
-    settings = config.document()
+    doc_settings = settings.document()
     top = [(p.style.name, squash(p.text)) for p in document.paragraphs[:6]]
     assert [style for style, _ in top[:5]] == ["Masthead United Nations", "Masthead Symbol", "Masthead Organ",
                                                "Masthead Details", "Masthead Session"]
     text = " ".join(t for _, t in top)
-    for piece in ("United Nations", "DRAFT", settings["parent_organ"], f"Distr.: {settings['distribution']}",
-                  f"Original: {settings['original']}", settings["organ"], settings["body"], "Fourth meeting",
-                  config.un_date(config.document_date(settings))):
+    for piece in ("United Nations", "DRAFT", doc_settings["parent_organ"], f"Distr.: {doc_settings['distribution']}",
+                  f"Original: {doc_settings['original']}", doc_settings["organ"], doc_settings["body"], "Fourth meeting",
+                  settings.un_date(settings.document_date(doc_settings))):
         assert piece in text, piece
-    assert top[5] == ("Title", config.book_config()["title"])
+    assert top[5] == ("Title", settings.book_config()["title"])
 
 
 @pytest.mark.slow
@@ -196,15 +197,15 @@ def test_a4_pages_and_un_styles(document, part):
     assert section.different_first_page_header_footer
     assert section.header._element.xpath(".//w:fldSimple[@w:instr='PAGE']")
     core = part("docProps/core.xml")
-    assert core.xpath("string(//*[local-name()='title'])") == config.book_config()["title"]
+    assert core.xpath("string(//*[local-name()='title'])") == settings.book_config()["title"]
 
 
 @pytest.mark.slow
 def test_same_inputs_give_the_same_bytes(word, built, tmp_path):
-    settings = config.document()
-    date = config.document_date(settings)
+    doc_settings = settings.document()
+    date = settings.document_date(doc_settings)
     work = built / ".work"
-    html = docx.assemble(work / "singlehtml", settings, config.book_config()["title"], date)
+    html = docx.assemble(work / "singlehtml", doc_settings, settings.book_config()["title"], date)
     first = docx.write(html, work, tmp_path / "a.docx", date)
     second = docx.write(html, work, tmp_path / "b.docx", date)
     assert first.read_bytes() == second.read_bytes() == word.read_bytes()
@@ -220,8 +221,8 @@ def test_the_committed_reference_doc_is_what_the_tool_makes():
 def test_a_pandoc_failure_is_a_clear_error_and_writes_nothing(tmp_path):
     target = tmp_path / "docx" / "report.docx"
     html = '<!DOCTYPE html><html><body><p>x</p><figure><img src="missing.png" alt="a"></figure></body></html>'
-    with pytest.raises(docx.DocxError, match="pandoc could not write the Word edition.*missing.png"):
-        docx.write(html, tmp_path, target, config.document_date(config.document()))
+    with pytest.raises(docx.DocxError, match=r"pandoc could not write the Word edition.*missing\.png"):
+        docx.write(html, tmp_path, target, settings.document_date(settings.document()))
     assert not target.exists()
 
 

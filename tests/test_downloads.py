@@ -12,9 +12,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from wgec import config, data, downloads, paths
+from wgec import data, paths, settings
+from wgec.editions import downloads
 
-WHEN = dt.datetime(2018, 1, 29, 10, 30, 4, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2018, 1, 29, 10, 30, 4, tzinfo=dt.UTC)
 HOSTILE = ["=SUM(A1)", "-x", "@cmd", "+1 is fine", "plain, with a comma"]
 
 
@@ -119,7 +120,7 @@ def test_built_book_offers_every_table(built):
 def test_built_workbook_is_the_same_bytes_when_written_again(built, tmp_path):
     """The build's workbook against one written now, in another process and folder: the same bytes."""
     tables = data.load()
-    downloads.write(tables.data_dir, tables.descriptor, tmp_path, config.source_date())
+    downloads.write(tables.data_dir, tables.descriptor, tmp_path, settings.source_date())
     name = downloads.WORKBOOK
     assert (tmp_path / name).read_bytes() == (built / "html" / downloads.FOLDER / name).read_bytes()
 
@@ -137,7 +138,7 @@ def test_data_annex_links_every_download_on_the_web_only(built):
     for name, href in links.items():
         assert (page.parent / href).resolve() == (built / "html" / downloads.FOLDER / name).resolve()
         assert (page.parent / href).is_file()
-    from wgec.narrative import count
+    from wgec.report.words import count
 
     items = {li.a.get_text(): li.get_text() for li in block.find_all("li")}
     for f in downloads.files(tables.descriptor):

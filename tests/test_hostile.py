@@ -13,15 +13,15 @@ import unicodedata
 from pathlib import Path
 from xml.etree import ElementTree
 
+import hostile
 import pytest
 from bs4 import BeautifulSoup, Comment
+from conftest import run_wgec
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
-import hostile
-from conftest import run_wgec
 from wgec import paths
-from wgec.narrative import lower_first
+from wgec.report.words import lower_first
 
 pytestmark = pytest.mark.slow
 
@@ -265,11 +265,11 @@ def test_control_and_bidi_override_characters_are_data_errors_located_by_cell(da
     """Each forbidden character, alone in the middle of a cell, is one problem naming the file,
     row and column and the character; nothing else in the table is blamed."""
     path = data_copy / "focus_areas.csv"
-    header, rows = hostile._read(path)
+    header, rows = hostile.read(path)
     i = header.index("text")
     for row, ch in zip(rows, REJECTED):
         row[i] = f"before{ch}after"
-    hostile._write(path, header, rows)
+    hostile.write(path, header, rows)
     result = run_wgec("check", "--data", data_copy, timeout=300)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
@@ -309,7 +309,7 @@ def test_the_data_downloads_keep_every_cell_and_neutralize_formula_starts(build,
 
     from openpyxl import load_workbook
 
-    from wgec import downloads
+    from wgec.editions import downloads
 
     root, _ = build
     folder = root / "out" / "html" / downloads.FOLDER

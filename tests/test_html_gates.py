@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from wgec import paths
-from wgec.sphinx_ext import toc_plan
+from wgec.book.toc import toc_plan
 
 pytestmark = pytest.mark.slow
 

@@ -20,8 +20,9 @@ from conftest import data_with_organizations, edit, run_wgec
 from pypdf import PdfReader
 from test_pdf import NAMES, flat, pdftotext
 
-from wgec import config, data, latex, paths
-from wgec.sphinx_ext import toc_plan
+from wgec import data, paths, settings
+from wgec.book.toc import toc_plan
+from wgec.editions import latex
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def sha(path) -> str:
 @pytest.fixture(scope="module")
 def latex_run(built, tmp_path_factory):
     """The LaTeX edition added to a copy of the session's build (its outputs and execution cache;
-    the session's own folder stays as other tests expect it); the WeasyPrint PDFs stay as they were."""
+    the session's own folder stays as other tests expect it); the Typst PDFs stay as they were."""
     built_copy = tmp_path_factory.mktemp("latex") / "out"
     shutil.copytree(built, built_copy, ignore=shutil.ignore_patterns(".lock"))
     built = built_copy
@@ -63,8 +64,8 @@ def text(pdf):
 
 def _pages(built_book):
     """(document, soup) for every page of the book that is printed (not the web-only ones)."""
-    order, plan = toc_plan(paths.TOC_FILE)
-    for doc, (label, style) in plan.items():
+    _order, plan = toc_plan(paths.TOC_FILE)
+    for doc, (_label, style) in plan.items():
         yield doc, style, BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
 
 
@@ -88,7 +89,7 @@ def test_every_font_is_embedded(pdf):
 
 
 def test_the_title_is_in_the_metadata(reader):
-    assert reader.metadata.title == config.book_config()["title"]
+    assert reader.metadata.title == settings.book_config()["title"]
 
 
 def test_page_count_is_that_of_the_report(reader, latex_run):
@@ -98,14 +99,14 @@ def test_page_count_is_that_of_the_report(reader, latex_run):
 
 def test_page_one_has_the_masthead_and_the_title(pdf):
     first = flat(pdftotext(pdf, "-f", "1", "-l", "1"))
-    settings = config.document()
+    doc_settings = settings.document()
     meetings = data.load().wgec_meetings
-    meeting = meetings[meetings.number == settings["meeting"]].iloc[0]
-    for piece in ("United Nations", settings["parent_organ"], settings["organ"], settings["body"],
-                  settings["symbol"] or "DRAFT", f"Distr.: {settings['distribution']}",
-                  f"Original: {settings['original']}", config.un_date(config.document_date(settings)),
+    meeting = meetings[meetings.number == doc_settings["meeting"]].iloc[0]
+    for piece in ("United Nations", doc_settings["parent_organ"], doc_settings["organ"], doc_settings["body"],
+                  doc_settings["symbol"] or "DRAFT", f"Distr.: {doc_settings['distribution']}",
+                  f"Original: {doc_settings['original']}", settings.un_date(settings.document_date(doc_settings)),
                   f" meeting, {meeting.place}, ",
-                  "reproduced without formal editing", config.book_config()["title"]):
+                  "reproduced without formal editing", settings.book_config()["title"]):
         assert piece in first, piece
 
 
@@ -155,19 +156,19 @@ def test_every_figure_and_its_chart_are_there(text, built_book):
 
 def test_the_symbol_in_the_running_head_is_escaped():
     class Config:
-        wgec_document = {"symbol": HOSTILE}
+        wgec_document = {"symbol": HOSTILE}  # noqa: RUF012 - a stand-in for Sphinx's config, read once
 
         html_title = HOSTILE
 
     cfg = Config()
-    latex._configure(None, cfg)
+    latex.configure(None, cfg)
     preamble = cfg.latex_elements["preamble"]
     assert r"\input{/etc/passwd}" not in preamble
     assert preamble.count(r"\textbackslash{}input\{/etc/passwd\}") == 3  # head, title, subject
 
 
 def test_text_in_other_scripts_stays_literal_inside_its_font_commands():
-    tex = latex._tex("الاتحاد \\endR} \\input{x} 国际 $x$")
+    tex = latex.tex("الاتحاد \\endR} \\input{x} 国际 $x$")
     assert tex.startswith("{\\wgecArabic\\beginR الاتحاد\\endR}")  # the run ends before the backslash
     assert "\\textbackslash{}endR\\}" in tex and "\\textbackslash{}input\\{x\\}" in tex
     assert "{\\wgecCJK 国际}" in tex and "\\$x\\$" in tex

@@ -9,13 +9,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run_wgec
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
-
-from conftest import run_wgec
 from test_pipeline import hashes
-from wgec import links
-from wgec.links import Broken
+
+from wgec.pipeline import links
+from wgec.pipeline.links import Broken
 
 pytestmark = pytest.mark.slow
 
@@ -130,7 +130,7 @@ def test_external_links_are_listed_with_their_pages_and_never_fetched(copy, monk
 
 
 def test_the_checker_loads_no_network_code(copy):
-    code = ("import sys; from wgec import links; links.check(sys.argv[1]); "
+    code = ("import sys; from wgec.pipeline import links; links.check(sys.argv[1]); "
             "print(sorted(m for m in ('socket', 'ssl', 'http.client', 'urllib.request', 'requests', 'httpx') "
             "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code, str(copy)], capture_output=True, text=True, check=True)

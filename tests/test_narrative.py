@@ -7,8 +7,9 @@ import pytest
 from conftest import append
 from markdown_it import MarkdownIt
 
-from wgec import data, narrative
-from wgec.page import md
+from wgec import data
+from wgec.report import narrative, words
+from wgec.report.page import md
 
 
 def rewrite(path, keep):
@@ -27,7 +28,7 @@ def rewrite(path, keep):
     (["ITU", "UNDP", "UNESCO"], "ITU, UNDP and UNESCO"),
 ])
 def test_join(items, expected):
-    assert narrative.join(items) == expected
+    assert words.join(items) == expected
 
 
 @pytest.mark.parametrize("n, expected", [
@@ -35,21 +36,21 @@ def test_join(items, expected):
     (1234, "1,234 levels"),
 ])
 def test_count(n, expected):
-    assert narrative.count(n, "level") == expected
+    assert words.count(n, "level") == expected
 
 
 def test_irregular_plural_and_ordinals():
-    assert narrative.count(1, "entity", "entities") == "one entity"
-    assert narrative.count(2, "entity", "entities") == "two entities"
-    assert [narrative.ordinal(n) for n in (1, 4, 11, 12, 22, 103)] == ["first", "fourth", "11th", "12th", "22nd", "103rd"]
+    assert words.count(1, "entity", "entities") == "one entity"
+    assert words.count(2, "entity", "entities") == "two entities"
+    assert [words.ordinal(n) for n in (1, 4, 11, 12, 22, 103)] == ["first", "fourth", "11th", "12th", "22nd", "103rd"]
 
 
 def test_date_ranges():
     from datetime import date
-    assert narrative.date_range(date(2017, 9, 25), date(2017, 9, 27)) == "25–27 September 2017"
-    assert narrative.date_range(date(2018, 1, 29), date(2018, 2, 1)) == "29 January–1 February 2018"
-    assert narrative.date_range(date(2016, 9, 30), date(2016, 9, 30)) == "30 September 2016"
-    assert narrative.date_range(date(2016, 12, 30), date(2017, 1, 2)) == "30 December 2016–2 January 2017"
+    assert words.date_range(date(2017, 9, 25), date(2017, 9, 27)) == "25–27 September 2017"
+    assert words.date_range(date(2018, 1, 29), date(2018, 2, 1)) == "29 January–1 February 2018"
+    assert words.date_range(date(2016, 9, 30), date(2016, 9, 30)) == "30 September 2016"
+    assert words.date_range(date(2016, 12, 30), date(2017, 1, 2)) == "30 December 2016–2 January 2017"
 
 
 HOSTILE = ["<b>x</b>", "{raw}`<script>alert(1)</script>`", "*not emphasis* _nor this_", "[link](javascript:alert(1))",
@@ -73,7 +74,7 @@ def test_scope_summary_on_the_shipped_data(tables):
     counts = narrative.focus_area_counts(tables)
     text = narrative.scope_summary(tables)
     total = int(counts.areas.sum())
-    assert f"{narrative.count(total, 'focus area')} of enhanced cooperation" in text
+    assert f"{words.count(total, 'focus area')} of enhanced cooperation" in text
     top = counts.loc[counts.areas.idxmax()]
     assert f"The {top['name'].lower()} level has the most" in text
 
@@ -129,7 +130,7 @@ def test_meetings_summary_says_an_unknown_date_is_unknown(tables):
     text = narrative.meetings_summary(tables, 4)
     missing = tables.wgec_meetings[tables.wgec_meetings.start_date.isna()]
     for n in missing.number:
-        assert f"{narrative.ordinal(int(n))} meeting" in text and "not found" in text
+        assert f"{words.ordinal(int(n))} meeting" in text and "not found" in text
     assert "fourth meeting" in text
 
 

@@ -7,9 +7,10 @@ import pytest
 from myst_nb.core.read import read_myst_markdown_notebook
 from nbclient import NotebookClient
 
-from wgec import paths, refresh
+from wgec import paths
+from wgec.book.toc import notebooks
 
-NOTEBOOKS = refresh.notebooks()
+NOTEBOOKS = notebooks()
 
 
 def test_every_notebook_of_the_book_is_found():
@@ -38,8 +39,7 @@ def test_jupytext_and_the_book_read_the_same_code(path):
     assert ours == theirs
 
 
-def test_a_notebook_opened_with_jupytext_runs_as_in_jupyterlab(monkeypatch):
-    monkeypatch.setenv(paths.DATA_ENV, str(paths.DATA_DIR))
+def test_a_notebook_opened_with_jupytext_runs_as_in_jupyterlab():
     path = paths.ROOT / "notebooks" / "02a_scope_and_focus_areas.md"
     nb = jupytext.read(path)
     NotebookClient(nb, timeout=300, kernel_name="python3",

@@ -9,8 +9,8 @@ from bs4 import BeautifulSoup
 from conftest import OUTPUT, data_with_organizations, run_wgec
 from pypdf import PdfReader
 
-from wgec import config, data, paths
-from wgec.sphinx_ext import toc_plan
+from wgec import data, paths, settings
+from wgec.book.toc import toc_plan
 
 pytestmark = pytest.mark.slow
 PDFS = ("wgec-report.pdf", "wgec-report-archival.pdf")
@@ -66,7 +66,7 @@ def test_tagged_with_language_and_title(reader):
     assert "/StructTreeRoot" in root
     assert root["/Lang"] == "en"
     assert root["/ViewerPreferences"]["/DisplayDocTitle"] == True  # noqa: E712
-    assert reader.metadata.title == config.book_config()["title"]
+    assert reader.metadata.title == settings.book_config()["title"]
 
 
 def _outline_titles(outline):
@@ -79,8 +79,8 @@ def _outline_titles(outline):
 
 def test_outline_has_every_section_heading(reader, built_book):
     titles = {re.sub(r"\s+", " ", t).strip() for t in _outline_titles(reader.outline)}
-    order, plan = toc_plan(paths.TOC_FILE)
-    for doc, (label, style) in plan.items():
+    _order, plan = toc_plan(paths.TOC_FILE)
+    for doc, (_label, style) in plan.items():
         if style == "web":
             continue
         soup = BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
@@ -91,10 +91,10 @@ def test_outline_has_every_section_heading(reader, built_book):
 
 def test_page_one_has_the_masthead(pdf):
     first = flat(pdftotext(pdf, "-f", "1", "-l", "1"))
-    settings = config.document()
-    for piece in ("United Nations", settings["parent_organ"], settings["organ"], settings["body"], "DRAFT",
-                  f"Distr.: {settings['distribution']}", "Original: English", "Fourth meeting",
-                  "reproduced without formal editing", config.book_config()["title"]):
+    doc_settings = settings.document()
+    for piece in ("United Nations", doc_settings["parent_organ"], doc_settings["organ"], doc_settings["body"], "DRAFT",
+                  f"Distr.: {doc_settings['distribution']}", "Original: English", "Fourth meeting",
+                  "reproduced without formal editing", settings.book_config()["title"]):
         assert piece in first, piece
 
 
@@ -107,8 +107,8 @@ def test_everything_in_the_data_is_in_the_text_layer(text, tables):
 
 
 def test_section_headings_are_in_the_text_layer(text, built_book):
-    order, plan = toc_plan(paths.TOC_FILE)
-    for doc, (label, style) in plan.items():
+    _order, plan = toc_plan(paths.TOC_FILE)
+    for doc, (_label, style) in plan.items():
         if style != "web":
             soup = BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
             assert soup.select_one("article h1").get_text(" ", strip=True).rstrip("#").strip() in text

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import WGEC, edit, run_wgec
+
 from wgec import paths
 
 pytestmark = pytest.mark.slow
@@ -50,7 +50,7 @@ def test_the_manifest_lists_every_input_and_output(workspace):
     assert set(manifest["outputs"]) == set(hashes(out))
     assert manifest["inputs"]["data/focus_areas.csv"] == hashlib.sha256(
         (workspace / "data" / "focus_areas.csv").read_bytes()).hexdigest()
-    assert {"notebooks/02a_scope_and_focus_areas.md", "_config.yml", "wgec/narrative.py"} <= set(manifest["inputs"])
+    assert {"notebooks/02a_scope_and_focus_areas.md", "_config.yml", "wgec/report/narrative.py"} <= set(manifest["inputs"])
     page = manifest["outputs"]["html/notebooks/02a_scope_and_focus_areas.html"]["from"]
     assert "data/focus_areas.csv" in page and "data/wgec_meetings.csv" not in page
     assert {"jupyter-book", "sphinx", "typst"} <= set(manifest["tools"])

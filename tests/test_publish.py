@@ -11,9 +11,11 @@ from urllib.parse import unquote, urldefrag
 
 import pytest
 import yaml
-
 from conftest import edit, run_wgec
-from wgec import config, data, downloads, paths, publish
+
+from wgec import data, paths, settings
+from wgec.editions import downloads
+from wgec.pipeline import publish
 
 WORKFLOW = paths.ROOT / ".github" / "workflows" / "publish.yml"
 
@@ -102,7 +104,7 @@ def test_front_page_names_the_edition_of_the_manifest(site):
     assert edition["data_sha256"] in text
     tables = data.load()
     assert edition["data_sha256"] == data.digest(tables.data_dir, tables.descriptor)
-    assert config.un_date(__import__("datetime").date.fromisoformat(edition["date"])) in text
+    assert settings.un_date(__import__("datetime").date.fromisoformat(edition["date"])) in text
     assert (f"symbol {edition['symbol']}" if edition["symbol"] else "draft, no document symbol") in text
 
 

@@ -8,8 +8,7 @@ import os
 import nbformat
 import pytest
 
-from wgec import config, data
-
+from wgec import data, settings
 
 # --- configuration ------------------------------------------------------------------------
 
@@ -18,8 +17,8 @@ def test_a_python_tag_in_the_configuration_is_refused_not_run(tmp_path, tag):
     marker = tmp_path / "executed"
     path = tmp_path / "_config.yml"
     path.write_text(f'title: "x"\nauthor: {tag} ["touch {marker}"]\n', encoding="utf-8")
-    with pytest.raises(config.ConfigError) as info:
-        config.book_config(path)
+    with pytest.raises(settings.ConfigError) as info:
+        settings.book_config(path)
     message = str(info.value)
     assert message.startswith("_config.yml, line 2, column 9: not valid YAML")
     assert "python/" in message and "safe loader" in message
@@ -85,14 +84,14 @@ def test_a_table_over_the_size_limit_is_refused_before_it_is_read(data_copy):
 
 def test_generated_markdown_cannot_use_raw_or_include(tmp_path):
     """A notebook output (as wgec.page.show makes them) holding a {raw} and an {include}
-    directive: with wgec.sphinx_ext loaded, neither reaches the page."""
+    directive: with wgec.book.sphinx_ext loaded, neither reaches the page."""
     from sphinx.application import Sphinx
 
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET-FILE-CONTENT\n")
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text('extensions = ["myst_nb", "wgec.sphinx_ext"]\nnb_execution_mode = "off"\n'
+    (src / "conf.py").write_text('extensions = ["myst_nb", "wgec.book.sphinx_ext"]\nnb_execution_mode = "off"\n'
                                  'nb_render_markdown_format = "myst"\n')
     (src / "_toc.yml").write_text("root: index\n")
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",

@@ -5,10 +5,10 @@ import json
 import subprocess
 import unicodedata
 
+import hostile
 import pytest
 import typst
 
-import hostile
 from wgec.editions import typst as typeset
 
 # Typst's own syntax, besides the hostile bundles (which cover HTML, Markdown, MyST, LaTeX and

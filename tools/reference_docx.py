@@ -1,4 +1,4 @@
-"""Make ``wgec/reference.docx``: the Word styles of the DOCX edition (pandoc's --reference-doc).
+"""Make ``wgec/editions/reference.docx``: the Word styles of the DOCX edition (pandoc's --reference-doc).
 
 It starts from the reference.docx of the pinned pandoc, and sets what a UN document needs:
 A4 pages with the margins of the PDF, Times New Roman 10 pt throughout (no theme fonts or
@@ -24,7 +24,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-TARGET = Path(__file__).resolve().parent.parent / "wgec" / "reference.docx"
+TARGET = Path(__file__).resolve().parent.parent / "wgec" / "editions" / "reference.docx"
 FONT = "Times New Roman"  # Liberation Serif stands in for it where it is not installed (same metrics)
 
 

@@ -7,21 +7,23 @@ import sys
 from pathlib import Path
 
 from . import paths
+from .errors import WgecError
 
 
 def _check(args) -> int:
-    from . import build, data
+    from . import data
+    from .pipeline import build, manifest
 
     tables = data.load(args.data)
     rows = sum(len(frame) for frame in tables.values())
     print(f"{tables.data_dir}: {len(tables)} tables, {rows} rows, no problems")
     out = Path(args.out).resolve()
-    manifest = build.read_manifest(out)
-    if manifest is None:
+    recorded = manifest.read(out)
+    if recorded is None:
         print(f"{out}: no build yet")
         return 0
-    built = sorted({entry.get("kind") for entry in manifest.get("outputs", {}).values()})
-    stale, changed = build.stale_outputs(tables.data_dir, out, built)
+    built = sorted({entry.get("kind") for entry in recorded.get("outputs", {}).values()})
+    stale, changed = manifest.stale_outputs(tables.data_dir, out, built)
     if stale:
         print(f"stale outputs in {out}: {', '.join(stale)}", file=sys.stderr)
         if changed:
@@ -36,10 +38,11 @@ def _check(args) -> int:
 
 
 def _refresh(args) -> int:
-    from . import data, refresh
+    from . import data
+    from .book import execute
 
     data_path = data.load(args.data).data_dir
-    report = refresh.refresh(data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs,
+    report = execute.refresh(data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs,
                              verbose=True,
                              force=args.force)
     for name in report.executed:
@@ -49,7 +52,7 @@ def _refresh(args) -> int:
 
 
 def _report(args, html: bool, pdf: bool, archival: bool, docx: bool = False, latex: bool = False) -> int:
-    from . import build
+    from .pipeline import build
 
     result = build.build(args.data, args.out, html=html, pdf=pdf, archival=archival,
                          variant="pdf/ua-1", jobs=getattr(args, "jobs", None), docx=docx, latex=latex)
@@ -83,7 +86,7 @@ def _build(args) -> int:
 
 
 def _links(args) -> int:
-    from . import links
+    from .pipeline import links
 
     out = Path(args.out).resolve()
     if not (out / "html").is_dir() and not (out / "pdf").is_dir():
@@ -104,7 +107,7 @@ def _links(args) -> int:
 
 
 def _publish(args) -> int:
-    from . import build, publish
+    from .pipeline import build, publish
 
     result = publish.publish(args.data, args.out, args.site)
     print(f"published {result['files']} files ({result['bytes'] / 1e6:.1f} MB) to {result['site']}")
@@ -165,11 +168,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from .data import DataError
-
     try:
         return args.func(args)
-    except DataError as exc:
+    except WgecError as exc:  # what the user can fix: said once, with where; anything else is a bug
         if args.debug:
             raise
         print(f"wgec {args.command}: {exc}", file=sys.stderr)
@@ -183,11 +184,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"wgec {args.command}: interrupted; the previous outputs are unchanged", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the user gets the cause, --debug gives the trace
-        if args.debug or not getattr(exc, "user_facing", False):
-            raise
-        print(f"wgec {args.command}: {exc}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Every path the project uses, anchored on this file (one place, no guessing from the cwd)."""
+"""Every path and output name the project uses, anchored on this file (one place, no guessing
+from the working directory)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ DATA_DIR = ROOT / "data"
 BUILD_DIR = ROOT / "_build"
 CONFIG_FILE = ROOT / "_config.yml"
 TOC_FILE = ROOT / "_toc.yml"
+NOTEBOOKS_DIR = ROOT / "notebooks"
 
-# The book's notebooks read their data from here; `wgec html --data DIR` sets it.
-DATA_ENV = "WGEC_DATA"
+# What a build writes, relative to its output folder (the site keeps the same layout).
+PDF_NAME = "wgec-report.pdf"
+ARCHIVAL_NAME = "wgec-report-archival.pdf"
+DOCX_NAME = "wgec-report.docx"
+LATEX_NAME = "wgec-report-latex.pdf"  # the LaTeX edition (wgec.editions.latex)
+MANIFEST = "manifest.json"
+DOWNLOADS = "data"  # the data downloads, inside the HTML output: OUT/html/data/
+WORKBOOK = "wgec-report-data.xlsx"
 
 
 def data_dir(override: str | os.PathLike | None = None) -> Path:
-    """The data directory: an explicit argument, else $WGEC_DATA, else the shipped data/."""
-    if override is not None:
-        return Path(override).resolve()
-    env = os.environ.get(DATA_ENV)
-    return Path(env).resolve() if env else DATA_DIR
+    """The data directory: the one named (resolved), else the shipped data/."""
+    return Path(override).resolve() if override is not None else DATA_DIR

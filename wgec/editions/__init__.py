@@ -1,1 +1,1 @@
-"""The report's editions other than the HTML book (the Typst PDF first)."""
+"""The editions made from the book: the PDF (Typst), Word, LaTeX, and the data downloads."""

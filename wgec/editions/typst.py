@@ -28,6 +28,8 @@ from pathlib import Path
 
 from docutils import nodes
 
+from ..errors import EditionError
+
 TEMPLATE = Path(__file__).with_name("un.typ")
 FOLDER = "typst"  # inside the work folder, the Typst project root
 BODY = "body.typ"
@@ -39,8 +41,8 @@ TEXT_WIDTH = 595.28 - 2 * 2.2 / 2.54 * 72  # A4 less the margins of un.typ, in p
 WIDEST = 0.75  # the widest letter of Liberation Serif, in em: how many letters surely fit in a cell
 
 
-class TypstBuildError(RuntimeError):
-    user_facing = True
+class TypstBuildError(EditionError):
+    """The Typst PDF could not be written (a node it cannot show, a missing image, a Typst error)."""
 
 
 # --- escaping -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import base64
 import io
 import re
 import string
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from IPython.display import Markdown, display
 from myst_nb import glue

@@ -33,7 +33,8 @@ from urllib.parse import unquote, urlparse
 
 from bs4 import BeautifulSoup
 
-from .refresh import sha256
+from ..errors import EditionError
+from ..files import sha256
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE / "reference.docx"
@@ -44,8 +45,8 @@ TEMPLATE = HERE / "docx.openxml"
 PNG_DPI = 200
 
 
-class DocxError(RuntimeError):
-    user_facing = True
+class DocxError(EditionError):
+    """pandoc, or the drawing of the charts for Word, failed."""
 
 
 # --- the print document, from the singlehtml book ------------------------------------------
@@ -64,7 +65,7 @@ def assemble(singlehtml: Path, settings: dict, title: str, date: dt.date) -> str
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     article = soup.select_one("article.bd-article")
     if article is None:
-        raise ValueError(f"{page}: no article in the singlehtml output")
+        raise DocxError("no article in the singlehtml output", where=str(page))
 
     for el in article.select("a.headerlink, script, .un-web-only, button, .toggle-details"):
         el.decompose()
@@ -168,9 +169,7 @@ def _contents(article, soup) -> None:
     sections[0].insert_before(nav)
 
 
-
 # --- Word's styles ----------------------------------------------------------------------------
-
 
 def word_html(document: str) -> str:
     """The print HTML with Word's paragraph styles named (pandoc reads ``data-custom-style``)."""
@@ -250,7 +249,7 @@ def _png_fallbacks(svgs: list[Path], root: Path) -> dict[str, bytes]:
     Typst's PNG export at the chart's own size, reading inside ``root`` only."""
     import typst
 
-    from .editions import typst as typeset
+    from . import typst as typeset
 
     pngs = {}
     for svg in svgs:
@@ -273,7 +272,7 @@ def _rasteriser(folder: Path, pngs: dict[str, bytes]) -> Path:
     bin_dir = folder / "bin"
     bin_dir.mkdir()
     script = bin_dir / "rsvg-convert"
-    script.write_text("#!/bin/sh\n# The PNG of a chart, rendered beforehand by wgec.docx, found by the SVG's SHA-256.\n"
+    script.write_text("#!/bin/sh\n# The PNG of a chart, rendered beforehand by wgec.editions.docx, found by the SVG's SHA-256.\n"
                       f"exec cat {shlex.quote(str(store))}/\"$(sha256sum | cut -c1-64)\".png\n")
     script.chmod(0o755)
     return bin_dir
@@ -291,7 +290,7 @@ def write(document: str, root: Path, target: Path, date: dt.date) -> Path:
         bin_dir = _rasteriser(tmp, _png_fallbacks(_svgs(html, root), root))
         source = tmp / "report.html"
         source.write_text(html, encoding="utf-8")
-        when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.timezone.utc)
+        when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.UTC)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
                    SOURCE_DATE_EPOCH=str(int(when.timestamp())))
         command = [pypandoc.get_pandoc_path(), str(source), "--from=html-raw_html", "--to=docx",

@@ -13,15 +13,15 @@ same for one page per document (html) and for one assembled document (singlehtml
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import yaml
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from .. import paths
+from .toc import NEXT_STYLE, label, toc_plan
+
 # A body paragraph sits directly in a section, or in myst-nb's cell and output containers;
 # paragraphs in lists, quotes, tables, figures, notes or other containers are not numbered.
 CELL_CLASSES = {"cell", "cell_output"}
@@ -29,45 +29,6 @@ CELL_CLASSES = {"cell", "cell_output"}
 
 class para_number(nodes.inline):
     """A paragraph number waiting for the page offsets (filled in at doctree-resolved)."""
-
-
-def roman(n: int) -> str:
-    out = ""
-    for value, numeral in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-                           (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
-        while n >= value:
-            out += numeral
-            n -= value
-    return out
-
-
-def label(style: str, n: int) -> str:
-    return {"I": f"{roman(n)}.", "A": f"{LETTERS[(n - 1) % 26]}.", "1": f"{n}.",
-            "a": f"({LETTERS[(n - 1) % 26].lower()})", "annex": f"Annex {roman(n)}."}[style]
-
-
-NEXT_STYLE = {"I": "A", "A": "1", "1": "a", "a": "a", "annex": "A", "web": "web"}
-
-
-def toc_plan(toc_file: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
-    """Reading order of the documents, and each numbered document's (label, style)."""
-    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
-    order = [toc["root"]]
-    plan: dict[str, tuple[str, str]] = {}
-    for p, part in enumerate(toc.get("parts", [])):
-        for c, chapter in enumerate(part.get("chapters", []), start=1):
-            order.append(chapter["file"])
-            if p == 0:
-                plan[chapter["file"]] = (label("I", c), "I")
-            elif p == 1:
-                plan[chapter["file"]] = (label("annex", c), "annex")
-            else:
-                plan[chapter["file"]] = ("", "web")
-            for s, section in enumerate(chapter.get("sections", []), start=1):
-                order.append(section["file"])
-                if p == 0:
-                    plan[section["file"]] = (label("A", s), "A")
-    return order, plan
 
 
 def _cell_container(node) -> bool:
@@ -93,7 +54,7 @@ def _body_paragraphs(doctree: nodes.document):
 
 def on_builder_inited(app: Sphinx) -> None:
     # No page pulls in a file (include, literalinclude) or raw HTML/LaTeX: the book needs
-    # neither, and text generated from data must never be able to (wgec.page escapes it too).
+    # neither, and text generated from data must never be able to (wgec.report.page escapes it too).
     app.env.settings["raw_enabled"] = False
     app.env.settings["file_insertion_enabled"] = False
     order, plan = toc_plan(Path(app.srcdir) / "_toc.yml")
@@ -150,8 +111,9 @@ def on_env_merge_info(app, env, docnames, other) -> None:
 
 def on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
     # Notebooks the refresh just re-executed: their sources did not change, their outputs did.
-    refreshed = [d for d in os.environ.get("WGEC_REFRESHED", "").split(",") if d]
-    return [d for d in refreshed if d in env.found_docs]
+    # The build names them in a configuration override (``wgec_refreshed``), which no page
+    # depends on, so it does not invalidate the environment.
+    return [d for d in app.config.wgec_refreshed if d in env.found_docs]
 
 
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
@@ -215,12 +177,9 @@ def download_links(pathto, pagename: str, annex: bool) -> str:
     (the PDFs are in OUT/pdf/, next to the book in OUT/html/; the site keeps that layout)."""
     from html import escape
 
-    from .build import ARCHIVAL_NAME, PDF_NAME
-    from .downloads import FOLDER, WORKBOOK
-
-    links = [(pathto(f"../pdf/{PDF_NAME}", 1), "the report as PDF"),
-             (pathto(f"../pdf/{ARCHIVAL_NAME}", 1), "archival PDF (PDF/A-3b, data attached)"),
-             (pathto(f"{FOLDER}/{WORKBOOK}", 1), "the data as an Excel workbook")]
+    links = [(pathto(f"../pdf/{paths.PDF_NAME}", 1), "the report as PDF"),
+             (pathto(f"../pdf/{paths.ARCHIVAL_NAME}", 1), "archival PDF (PDF/A-3b, data attached)"),
+             (pathto(f"{paths.DOWNLOADS}/{paths.WORKBOOK}", 1), "the data as an Excel workbook")]
     if annex:
         page = "" if pagename == DATA_ANNEX else pathto(DATA_ANNEX)
         links.append((f"{page}#data-downloads", "every data download (CSV, XLSX, JSON)"))
@@ -266,6 +225,7 @@ def setup(app: Sphinx) -> dict:
     # Before sphinx-external-toc's (priority 500), which writes index.html only if it is missing.
     app.connect("build-finished", on_build_finished, priority=400)
     app.add_config_value("wgec_document", {}, "env")
+    app.add_config_value("wgec_refreshed", [], "", [list])
     app.connect("config-inited", on_config_inited)
     app.add_node(para_number)
     app.connect("builder-inited", on_builder_inited)

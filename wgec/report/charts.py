@@ -14,10 +14,10 @@ from contextlib import contextmanager
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib import font_manager
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 # Okabe & Ito (2008): distinct for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, SKY, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#555555"
@@ -84,10 +84,10 @@ def focus_areas_by_level(tables):
             colour, hatch = LEVEL_STYLES[i % len(LEVEL_STYLES)]
             ax.barh(yy, n, color=colour, hatch=hatch, edgecolor="black", linewidth=0.6, height=0.6)
             note = f"{n}" + ("  (list left open)" if levels.id.iloc[i] in open_lists else "")
-            ax.text(n + max(counts + [1]) * 0.02, yy, note, va="center", fontsize=10)
+            ax.text(n + max([*counts, 1]) * 0.02, yy, note, va="center", fontsize=10)
         ax.set_yticks(y, [_wrap(name, 22) for name in levels.name])
         ax.set_xlabel("Number of focus areas")
-        ax.set_xlim(0, max(counts + [1]) * 1.45)
+        ax.set_xlim(0, max([*counts, 1]) * 1.45)
         ax.xaxis.get_major_locator().set_params(integer=True)
         fig.tight_layout()
     return fig

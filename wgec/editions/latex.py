@@ -15,7 +15,7 @@ fonts-noto-cjk), right-to-left scripts inside ``\\beginR ... \\endR`` (e-TeX's T
 orders the letters of each word, TeX--XeT the words). Any character still without a glyph
 fails the build (:func:`missing_characters`): xelatex would only log it and leave it out.
 
-Figures: the notebooks give each chart as SVG and PDF (:func:`wgec.page.svg`); myst-nb's
+Figures: the notebooks give each chart as SVG and PDF (:func:`wgec.report.page.svg`); myst-nb's
 render priority for LaTeX takes the PDF. Text from the data reaches LaTeX as docutils
 text nodes, which Sphinx's LaTeX writer escapes: a data string stays literal.
 """
@@ -32,11 +32,15 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
+from .. import settings as settings_of
+from ..data import DESCRIPTOR, read_csv
+from ..errors import EditionError
+
 DEBIAN_PACKAGES = ("texlive-xetex", "texlive-latex-recommended", "texlive-fonts-recommended", "latexmk")
 
 
-class LatexError(RuntimeError):
-    user_facing = True
+class LatexError(EditionError):
+    """xelatex failed, or left characters out."""
 
 
 # Scripts the Liberation fonts lack: (name, characters, serif font, sans font, fontspec options,
@@ -95,7 +99,7 @@ def _fonts() -> str:
         lines += [f"\\newfontfamily\\wgec{name}rm{{{serif}}}[{options}]",
                   f"\\newfontfamily\\wgec{name}sf{{{sans}}}[{options}]",
                   f"\\DeclareRobustCommand\\wgec{name}{{\\wgec@pick\\wgec{name}rm\\wgec{name}sf{extra}}}"]
-    return "\n".join(lines + ["\\makeatother", ""])
+    return "\n".join([*lines, "\\makeatother", ""])
 
 
 PREAMBLE = r"""
@@ -121,9 +125,9 @@ PREAMBLE = r"""
 % Long code lines broken at a space show it as U+2423, which Liberation Mono lacks.
 \newfontfamily\wgecvisiblespacefont{Latin Modern Mono}
 \newcommand{\wgecvisiblespace}{{\wgecvisiblespacefont\textcolor{red}{\textvisiblespace}}}
-% Paragraph numbers (wgec.sphinx_ext) stand out from their text, as in UN documents.
+% Paragraph numbers (wgec.book.sphinx_ext) stand out from their text, as in UN documents.
 \expandafter\def\csname DUroleun-para-num\endcsname#1{\makebox[2em][l]{#1}}
-% The masthead (classes set by wgec.narrative.masthead) and the title.
+% The masthead (classes set by wgec.report.narrative.masthead) and the title.
 \newenvironment{sphinxclassun-masthead}{\par\noindent\rule{\linewidth}{0.8pt}\par}{\par\noindent\rule{\linewidth}{0.8pt}\par}
 \newenvironment{sphinxclassun-mh-un}{\large\bfseries}{\par}
 \newenvironment{sphinxclassun-mh-symbol}{\raggedleft\Large\bfseries}{\par}
@@ -137,7 +141,7 @@ PREAMBLE = r"""
 """
 
 
-def _tex(text: str) -> str:
+def tex(text: str) -> str:
     from sphinx.util import texescape
 
     texescape.init()  # the tables are filled when the LaTeX builder starts, after config-inited
@@ -145,11 +149,9 @@ def _tex(text: str) -> str:
                    for latex, piece in _pieces(str(text)))
 
 
-def _configure(app, config) -> None:
+def configure(app, config) -> None:
     """After sphinx-jupyterbook-latex's own ``config-inited`` (it sets the jupyterBook class and
     a preamble with ``ucharclasses``/``unicode-math``): the standard Sphinx class and ours."""
-    from . import config as settings_of
-
     settings = settings_of.check_document(dict(config.wgec_document or {}))
     symbol = settings["symbol"] or "DRAFT"
     config.latex_engine = "xelatex"
@@ -166,9 +168,9 @@ def _configure(app, config) -> None:
         "sphinxsetup": "hmargin={2.5cm,2.5cm}, vmargin={2.5cm,2.5cm}, TitleColor={rgb}{0,0,0}, "
                        "InnerLinkColor={rgb}{0,0,0.5}, OuterLinkColor={rgb}{0,0,0.5}, "
                        "verbatimvisiblespace=\\wgecvisiblespace",
-        "preamble": _fonts() + PREAMBLE.replace("@SYMBOL@", _tex(symbol))
-                            .replace("@TITLE@", _tex(getattr(config, "html_title", "") or ""))
-                            .replace("@SUBJECT@", _tex(f"{settings['organ']}, {settings['body']}, {symbol}")),
+        "preamble": _fonts() + PREAMBLE.replace("@SYMBOL@", tex(symbol))
+                            .replace("@TITLE@", tex(getattr(config, "html_title", "") or ""))
+                            .replace("@SUBJECT@", tex(f"{settings['organ']}, {settings['body']}, {symbol}")),
         # The masthead and the title are the first page of the book itself (front matter).
         "maketitle": "\\pagestyle{normal}\\thispagestyle{plain}",
         "tableofcontents": "",
@@ -248,7 +250,7 @@ class DropWebOnly(SphinxPostTransform):
 
 
 def setup(app) -> dict:
-    app.connect("config-inited", _configure, priority=900)
+    app.connect("config-inited", configure, priority=900)
     app.connect("builder-inited", _builder_inited, priority=900)
     app.add_post_transform(DropWebOnly)
     app.add_post_transform(DocumentTitle)
@@ -312,15 +314,13 @@ def _where(chars, data_dir: Path | None) -> dict[str, list[str]]:
     hold each character, read by the data loader's own CSV reader."""
     import json
 
-    from .data import DESCRIPTOR, _read_csv
-
     places: dict[str, list[str]] = {char: [] for char in chars}
     try:
         resources = json.loads((data_dir / DESCRIPTOR).read_text(encoding="utf-8-sig"))["resources"]
     except (TypeError, OSError, ValueError, KeyError):
         return places  # no data directory given, or not readable: the data were checked before
     for resource in resources:
-        read = _read_csv(data_dir, resource, [])
+        read = read_csv(data_dir, resource, [])
         if read is None:
             continue
         header, rows, numbers = read
@@ -353,7 +353,7 @@ def first_error(log: Path) -> str:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return ""
-    for i, line in enumerate(lines):
+    for _i, line in enumerate(lines):
         if re.match(r"^(!|\S+:\d+: )", line):
             return line.strip()
     return ""

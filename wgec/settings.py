@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
+from . import paths, session
+from .errors import ConfigError
 
 DEFAULTS = {
     "parent_organ": "Economic and Social Council",
@@ -25,29 +26,27 @@ DEFAULTS = {
     "disclaimer": "",
 }
 DISTRIBUTIONS = ("General", "Limited", "Restricted")
-READS: set[str] = set()  # configuration files read by this process (see wgec.data.READS)
-
-
-class ConfigError(ValueError):
-    user_facing = True
+# The packages that make the outputs (their versions are recorded in the manifest and annex IV).
+TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "typst",
+         "openpyxl", "pypandoc-binary")
 
 
 def book_config(path: Path | None = None) -> dict:
     """The whole of _config.yml, read with the safe loader."""
     path = path or paths.CONFIG_FILE
-    READS.add(path.name)
+    session.record(path.name)
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name}: cannot be read ({exc})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(_yaml_problem(path.name, exc)) from None
+        raise ConfigError(yaml_problem(path.name, exc)) from None
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path.name}: expected a mapping of settings at the top level")
     return loaded
 
 
-def _yaml_problem(name: str, exc: yaml.YAMLError) -> str:
+def yaml_problem(name: str, exc: yaml.YAMLError) -> str:
     """One line saying where the YAML is wrong and why (PyYAML's own message spans several)."""
     mark = getattr(exc, "problem_mark", None)
     where = f"{name}, line {mark.line + 1}, column {mark.column + 1}" if mark else name
@@ -106,9 +105,11 @@ def check_document(raw: dict, name: str = "_config.yml") -> dict:
 
 
 def source_date() -> dt.datetime:
-    """The build's date: $SOURCE_DATE_EPOCH, else the last commit's time, else now (UTC)."""
-    READS.add("source-date")
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    """The build's date: the one the build handed this kernel, else $SOURCE_DATE_EPOCH, else the
+    last commit's time, else now (UTC)."""
+    session.record("source-date")
+    given = session.source_epoch()
+    epoch = str(given) if given is not None else os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch:
         try:
             epoch = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=paths.ROOT, capture_output=True,
@@ -116,12 +117,21 @@ def source_date() -> dt.datetime:
         except (OSError, subprocess.SubprocessError):
             epoch = ""
     if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
-    return dt.datetime.now(tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
+    return dt.datetime.now(tz=dt.UTC)
 
 
 def document_date(settings: dict) -> dt.date:
     return dt.date.fromisoformat(settings["date"]) if settings["date"] else source_date().date()
+
+
+def tools() -> dict[str, str]:
+    """The versions of the tools that make the outputs (recorded in the manifest and annex IV)."""
+    import sys
+    from importlib import metadata
+
+    session.record("tools")
+    return {name: metadata.version(name) for name in TOOLS} | {"python": sys.version.split()[0]}
 
 
 def un_date(day: dt.date) -> str:

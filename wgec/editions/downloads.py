@@ -26,31 +26,16 @@ import re
 import zipfile
 from pathlib import Path
 
-FOLDER = "data"  # inside the HTML output: OUT/html/data/
-WORKBOOK = "wgec-report-data.xlsx"
+from .. import settings
+from ..data import DESCRIPTOR, DataError, read_csv
+from ..data.downloads import FOLDER, WORKBOOK, csv_names, files
+
+__all__ = ["FOLDER", "WORKBOOK", "csv_bytes", "csv_names", "files", "neutralize", "sheet_names", "workbook_bytes",
+           "write"]
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = {"integer", "number"}
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-
-
-def csv_names(descriptor: dict) -> dict[str, str]:
-    """Each table's download file name: its file name in the data package (with its folder
-    when two tables share a file name)."""
-    names = {r["name"]: Path(r["path"]).name for r in descriptor["resources"]}
-    clash = {n for n in names.values() if list(names.values()).count(n) > 1}
-    return {r["name"]: r["path"].replace("/", "-") if names[r["name"]] in clash else names[r["name"]]
-            for r in descriptor["resources"]}
-
-
-def files(descriptor: dict) -> list[dict]:
-    """What the downloads folder holds, in order: name, format, and the table for a CSV."""
-    names = csv_names(descriptor)
-    listed = [{"name": names[r["name"]], "format": "CSV", "table": r["name"], "title": r.get("title", r["name"])}
-              for r in descriptor["resources"]]
-    listed.append({"name": WORKBOOK, "format": "XLSX", "table": None, "title": "every table, one sheet each"})
-    listed.append({"name": "datapackage.json", "format": "JSON", "table": None,
-                   "title": "the data package descriptor: tables, columns, types and constraints"})
-    return listed
 
 
 def neutralize(cell: str) -> str:
@@ -60,11 +45,9 @@ def neutralize(cell: str) -> str:
 
 def _tables(data_path: Path, descriptor: dict):
     """(resource, field types, rows of text cells) for every table, as the build validated them."""
-    from .data import DataError, _read_csv
-
     problems = []
     for resource in descriptor["resources"]:
-        read = _read_csv(data_path, resource, problems)
+        read = read_csv(data_path, resource, problems)
         if read is None:
             raise DataError(problems)
         fields, rows, _ = read
@@ -115,7 +98,7 @@ def workbook_bytes(tables: list[tuple[str, list[str], list[str], list[list[str]]
     book = Workbook()
     book.remove(book.active)
     bold = Font(bold=True)
-    for title, (name, fields, types, rows) in zip(sheet_names([t[0] for t in tables]), tables):
+    for title, (_name, fields, types, rows) in zip(sheet_names([t[0] for t in tables]), tables):
         sheet = book.create_sheet(title)
         widths = [len(f) for f in fields]
         for c, field in enumerate(fields, start=1):
@@ -137,7 +120,7 @@ def workbook_bytes(tables: list[tuple[str, list[str], list[str], list[list[str]]
         for c, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 60)
         sheet.freeze_panes = "A2"
-    stamp = when.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    stamp = when.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
     book.properties.created = stamp
     book.properties.modified = stamp
     book.properties.creator = "WGEC Report"
@@ -162,10 +145,7 @@ def _fixed_zip(content: bytes, when: dt.datetime) -> bytes:
 
 def write(data_path: Path, descriptor: dict, folder: Path, when: dt.datetime | None = None) -> list[Path]:
     """Write the downloads of the (validated) data package in ``data_path`` into ``folder``."""
-    from . import config
-    from .data import DESCRIPTOR
-
-    when = when or config.source_date()
+    when = when or settings.source_date()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     sheets = []

@@ -19,24 +19,20 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
-from . import paths
+from .. import paths, session
+from ..errors import DataError
 
 if TYPE_CHECKING:  # pandas and frictionless load in load(): `wgec build` with nothing to do needs neither
     import pandas as pd
 
 DESCRIPTOR = "datapackage.json"
-# Which tables (and whether the source text) this process has read: the notebook refresh
-# asks each kernel for it after a run, so a notebook re-runs exactly when what it read
-# changed. Recorded on access, so no input can be forgotten.
-READS: set[str] = set()
 MAX_FILE_BYTES = 10 * 1024 * 1024
 _DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
@@ -61,60 +57,56 @@ class Problem:
         return f"{', '.join(where)}: {found}expected {self.expected}"
 
 
-class DataError(Exception):
-    """Every problem found in a data directory, reported at once."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        n = len(problems)
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{n} problem{'s' if n != 1 else ''} in the data:\n{lines}")
-
-
-class Tables(dict):
-    """The data package's tables by name (``tables.focus_areas`` or ``tables['focus_areas']``)."""
+class Tables(Mapping):
+    """The data package's tables by name (``tables.focus_areas`` or ``tables['focus_areas']``),
+    read-only. Every way to a table (indexing, attribute, ``get``, ``values``, ``items``,
+    ``dict(tables)``) goes through :meth:`__getitem__`, which records the read (see
+    :mod:`wgec.session`): a notebook runs again exactly when a table it used changed."""
 
     def __init__(self, frames: dict[str, pd.DataFrame], data_dir: Path, descriptor: dict):
-        super().__init__(frames)
+        self._frames = dict(frames)
         self.data_dir = data_dir
         self.descriptor = descriptor
 
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        frame = self._frames[name]
+        session.record(f"table:{name}")
+        return frame
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._frames)
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __contains__(self, name: object) -> bool:  # asking whether a table exists reads none
+        return name in self._frames
+
     def __getattr__(self, name: str) -> pd.DataFrame:
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
 
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        frame = super().__getitem__(name)
-        READS.add(f"table:{name}")
-        return frame
-
-    def get(self, name, default=None):
-        return self[name] if name in self else default
-
-    def values(self):
-        return [self[name] for name in self]
-
-    def items(self):
-        return [(name, self[name]) for name in self]
-
     def source_lines(self) -> list[str]:
         """The primary source (the contribution's text), one string per line, as printed."""
         source = self.descriptor["sources"][0]["path"]
         path = _inside(self.data_dir, source)
-        READS.add(f"file:{source}")
+        session.record(f"file:{source}")
         return path.read_text(encoding="utf-8").split("\n")
 
     def file_digest(self, relative: str) -> str:
         """SHA-256 of a file of the data package (recorded as read, like a table)."""
-        READS.add(f"file:{relative}")
+        session.record(f"file:{relative}")
         return hashlib.sha256(_inside(self.data_dir, relative).read_bytes()).hexdigest()
 
     def digest(self) -> str:
         """The combined SHA-256 of the data package (see :func:`digest`), recorded as read."""
-        READS.add(f"file:{DESCRIPTOR}")
-        READS.update(f"table:{r['name']}" for r in self.descriptor["resources"])
+        session.record(f"file:{DESCRIPTOR}")
+        for resource in self.descriptor["resources"]:
+            session.record(f"table:{resource['name']}")
         return digest(self.data_dir, self.descriptor)
 
     def corrected_lines(self) -> list[str]:
@@ -142,9 +134,6 @@ def _inside(data_dir: Path, relative: str) -> Path:
     return target
 
 
-VALIDATED_ENV = "WGEC_VALIDATED_DATA"
-
-
 def digest(root: Path, descriptor: dict) -> str:
     """SHA-256 over the descriptor and every table file: what a validation vouches for."""
     h = hashlib.sha256((root / DESCRIPTOR).read_bytes())
@@ -157,20 +146,21 @@ def digest(root: Path, descriptor: dict) -> str:
 def load(data_dir: str | Path | None = None) -> Tables:
     """Load and validate every table of the data package in ``data_dir``.
 
-    Raises :class:`DataError` listing every problem found; returns typed DataFrames.
-    When ``$WGEC_VALIDATED_DATA`` holds the digest of exactly these files (the build sets
-    it after validating them), the notebooks' kernels skip the validation.
+    ``data_dir``: by default the folder the build handed this kernel (:mod:`wgec.session`),
+    else the shipped ``data/``. Raises :class:`DataError` listing every problem found;
+    returns typed DataFrames. When the build has validated exactly these files already (it
+    hands the kernel their digest), the validation is not repeated.
     """
-    root = paths.data_dir(data_dir)
+    root = paths.data_dir(data_dir) if data_dir is not None else (session.data_dir() or paths.DATA_DIR)
     try:
         trusted = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8-sig"))
-        if os.environ.get(VALIDATED_ENV) != digest(root, trusted):
+        if session.validated() != digest(root, trusted):
             trusted = None
     except (OSError, ValueError, KeyError, TypeError):
         trusted = None
     if trusted is not None:
         problems: list[Problem] = []
-        read = {r["name"]: _read_csv(root, r, problems) for r in trusted["resources"]}
+        read = {r["name"]: read_csv(root, r, problems) for r in trusted["resources"]}
         if not problems:
             return Tables({r["name"]: _frame(r["schema"], *read[r["name"]][:2]) for r in trusted["resources"]},
                           root, trusted)
@@ -183,7 +173,7 @@ def load(data_dir: str | Path | None = None) -> Tables:
 
     tables: dict[str, tuple[list[str], list[list[str]], list[int]]] = {}
     for res in descriptor["resources"]:
-        read = _read_csv(root, res, problems)
+        read = read_csv(root, res, problems)
         if read is not None:
             tables[res["name"]] = read
 
@@ -291,7 +281,7 @@ def _too_big(path: Path, name: str) -> Problem | None:
                               "is it the right file?)")
 
 
-def _read_csv(root: Path, res: dict, problems: list[Problem]):
+def read_csv(root: Path, res: dict, problems: list[Problem]):
     """Read one CSV as a spreadsheet would save it; returns (header, rows, row numbers) or None."""
     name = res.get("path")
     if not isinstance(name, str):
@@ -455,7 +445,7 @@ def _frame(schema: dict, header: list[str], rows: list[list[str]]) -> pd.DataFra
     import pandas as pd
 
     columns = {}
-    for i, field in enumerate(schema["fields"]):
+    for _i, field in enumerate(schema["fields"]):
         cells = [row[header.index(field["name"])] or None for row in rows] if header else []
         kind = field.get("type", "string")
         if kind == "integer":

@@ -2,8 +2,8 @@
 
 Jupyter Book's cache keys a notebook on its code only, so an edited table would reuse
 stale outputs. Here each notebook's inputs are recorded as it runs: the package records
-every table and file it hands out (``wgec.data.READS``, ``wgec.config.READS``) and every
-``wgec`` module the kernel imported. A notebook is stale when its source, any recorded
+every table, file and setting it hands out (:mod:`wgec.session`) and every ``wgec``
+module the kernel imported. A notebook is stale when its source, any recorded
 input or any module it used changed since its last run. Stale notebooks run in
 parallel, one kernel per core; their outputs go into Jupyter Book's own execution cache
 (jupyter-cache), from which the book build reads them: Jupyter Book never executes
@@ -23,56 +23,28 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from . import paths
+from .. import paths, settings
+from ..data import DESCRIPTOR
+from ..errors import NotebookError
+from ..files import sha256
+from .toc import notebooks
 
 RECORD = "executions.json"
-PROBE = """
-import json as _json, sys as _sys
-from wgec import data as _data, config as _config
-print("WGEC-READS " + _json.dumps({
-    "reads": sorted(_data.READS | _config.READS),
-    "modules": sorted(m.__file__ for n, m in list(_sys.modules.items())
-                      if (n == "wgec" or n.startswith("wgec.")) and getattr(m, "__file__", None)),
-}))
+# The two cells the build adds around a notebook's own: the first clears the kernel (it runs
+# one notebook after another) and hands it the build's message (wgec.session.begin); the
+# last asks what the notebook read.
+BEGIN = """
+get_ipython().run_line_magic("reset", "-f")
+import os, wgec.session
+os.chdir({cwd!r})
+wgec.session.begin({message!r})
+get_ipython().execution_count = 0
+del os
 """
-
-
-class NotebookError(RuntimeError):
-    user_facing = True
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def notebooks(toc_file: Path | None = None) -> list[Path]:
-    """The notebooks of the book, in reading order (MyST Markdown files under notebooks/).
-
-    Every document the table of contents lists must exist: a missing one stops the build
-    here, before anything runs, rather than as a warning deep in the Sphinx build.
-    """
-    import yaml
-
-    from .config import _yaml_problem
-    from .sphinx_ext import toc_plan
-
-    toc_file = toc_file or paths.TOC_FILE
-    try:
-        order, _ = toc_plan(toc_file)
-    except yaml.YAMLError as exc:
-        raise NotebookError(_yaml_problem(toc_file.name, exc)) from None
-    except (OSError, KeyError, TypeError, AttributeError) as exc:
-        raise NotebookError(f"{toc_file.name}: not a Jupyter Book table of contents with a root and parts "
-                            f"of chapters ({type(exc).__name__}: {exc})") from None
-    found = []
-    for doc in order:
-        path = paths.ROOT / f"{doc}.md"
-        if not any(p.is_file() for p in (path, paths.ROOT / doc, paths.ROOT / f"{doc}.ipynb")):
-            raise NotebookError(f"{toc_file.name} lists {doc!r}, but there is no file {doc}.md "
-                                "(restore it, or remove it from the table of contents)")
-        if path.is_file() and path.parent == paths.ROOT / "notebooks":
-            found.append(path)
-    return found
+REPORT = """
+import json, wgec.session
+print("WGEC-READS " + json.dumps(wgec.session.report()))
+"""
 
 
 def _read(path: Path):
@@ -82,18 +54,7 @@ def _read(path: Path):
     return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
 
 
-RESET = """
-get_ipython().run_line_magic("reset", "-f")
-import os as _os, wgec.data as _data, wgec.config as _config
-_data.READS.clear()
-_config.READS.clear()
-_os.chdir({cwd!r})
-get_ipython().execution_count = 0
-del _os, _data, _config
-"""
-
-
-def _execute_batch(batch: list[str], data_dir: str, timeout: int, verbose: bool) -> list[dict]:
+def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool) -> list[dict]:
     """Run notebooks one after another in one kernel (in a worker process).
 
     The kernel starts once and keeps its imported modules (pandas, matplotlib: seconds per
@@ -105,7 +66,6 @@ def _execute_batch(batch: list[str], data_dir: str, timeout: int, verbose: bool)
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    os.environ[paths.DATA_ENV] = data_dir
     results, km = [], None
     try:
         for path in map(Path, batch):
@@ -113,8 +73,8 @@ def _execute_batch(batch: list[str], data_dir: str, timeout: int, verbose: bool)
                 print(f"wgec: executing notebooks/{path.name}", file=sys.stderr, flush=True)
             nb = _read(path)
             kernelspec = dict(nb.metadata.get("kernelspec", {}))
-            nb.cells.insert(0, nbformat.v4.new_code_cell(RESET.format(cwd=str(path.parent))))
-            nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+            nb.cells.insert(0, nbformat.v4.new_code_cell(BEGIN.format(cwd=str(path.parent), message=message)))
+            nb.cells.append(nbformat.v4.new_code_cell(REPORT))
             client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
                                     resources={"metadata": {"path": str(path.parent)}})
             started = time.monotonic()
@@ -197,8 +157,6 @@ class Report:
 
 def current_value(key: str, data_dir: Path, descriptor: dict) -> str | None:
     """The current fingerprint of one recorded input (None if it no longer exists)."""
-    from . import config
-
     kind, _, name = key.partition(":")
     if kind == "table":
         resource = next((r for r in descriptor["resources"] if r["name"] == name), None)
@@ -208,11 +166,9 @@ def current_value(key: str, data_dir: Path, descriptor: dict) -> str | None:
     elif kind == "module":
         path = Path(name)
     elif key == "source-date":
-        return config.source_date().date().isoformat()
+        return settings.source_date().date().isoformat()
     elif key == "tools":
-        from .build import tools
-
-        return hashlib.sha256(json.dumps(tools(), sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(settings.tools(), sort_keys=True).encode()).hexdigest()
     else:  # a configuration file of the project
         path = paths.ROOT / key
     return sha256(path) if path is not None and path.is_file() else None
@@ -236,16 +192,18 @@ def stale(record: dict, path: Path, data_dir: Path, descriptor: dict) -> str | N
 
 
 def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: int = 300,
-            verbose: bool = False, force: bool = False, descriptor: dict | None = None) -> Report:
+            verbose: bool = False, force: bool = False, descriptor: dict | None = None,
+            validated: str | None = None) -> Report:
     """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran.
 
-    ``descriptor``: the data package descriptor, when the caller has validated the data already.
+    ``descriptor``: the data package descriptor, when the caller has validated the data
+    already; ``validated``: the digest of the data it validated (the kernels need not again).
     """
+    import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
-    import nbformat
 
-    from . import data
+    from .. import data
 
     descriptor = descriptor or data.load(data_dir).descriptor
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +231,9 @@ def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: i
     errors = []
     results = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_execute_batch, batch, str(data_dir), timeout, verbose)
+        message = {"data_dir": str(data_dir), "validated": validated,
+                   "source_epoch": int(settings.source_date().timestamp())}
+        futures = [pool.submit(_execute_batch, batch, message, timeout, verbose)
                    for batch in _batches(todo, jobs, record)]
         for future in as_completed(futures):
             results.extend(future.result())
@@ -293,7 +253,7 @@ def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: i
         except KeyError:
             raise NotebookError(f"notebooks/{path.name}: executed, but its cache key does not match "
                                 "the one the book build computes") from None
-        keys = set(result["recorded"]["reads"]) | {f"file:{data.DESCRIPTOR}"}
+        keys = set(result["recorded"]["reads"]) | {f"file:{DESCRIPTOR}"}
         keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
         record[path.name] = {"source": sha256(path), "inputs": _fingerprints(sorted(keys), data_dir, descriptor),
                              "seconds": result["seconds"]}

@@ -27,15 +27,16 @@ import tempfile
 from html import escape
 from pathlib import Path
 
-from . import paths
+from .. import data, paths, settings
+from ..data.downloads import files
+from ..errors import PublishError
+from ..files import replace_folder, sha256
+from . import manifest
+from .lock import lock
 
 SITE = "site"  # the default site folder, inside the output folder: _build/site
 SUMS = "SHA256SUMS"
 KINDS = ("html", "pdf", "archival")
-
-
-class PublishError(RuntimeError):
-    user_facing = True
 
 
 def default_site(out: Path) -> Path:
@@ -44,11 +45,8 @@ def default_site(out: Path) -> Path:
 
 def promised(descriptor: dict) -> list[str]:
     """The files a published site must have, besides every other output of the build."""
-    from .build import ARCHIVAL_NAME, PDF_NAME
-    from .downloads import FOLDER, files
-
-    return ["html/index.html", f"pdf/{PDF_NAME}", f"pdf/{ARCHIVAL_NAME}",
-            *(f"html/{FOLDER}/{f['name']}" for f in files(descriptor))]
+    return ["html/index.html", f"pdf/{paths.PDF_NAME}", f"pdf/{paths.ARCHIVAL_NAME}",
+            *(f"html/{paths.DOWNLOADS}/{f['name']}" for f in files(descriptor))]
 
 
 def _check_place(site: Path, out: Path) -> None:
@@ -71,35 +69,29 @@ def sums_line(digest: str, name: str) -> str:
 
 
 def _front(title: str) -> str:
-    from .build import PDF_NAME
-
     title = escape(title)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{title}</title>\n<meta http-equiv=\"refresh\" content=\"0; url=html/index.html\">\n"
             "</head>\n<body>\n<main>\n"
-            f"<p><a href=\"html/index.html\">{title}</a> (<a href=\"pdf/{PDF_NAME}\">PDF</a>)</p>\n"
+            f"<p><a href=\"html/index.html\">{title}</a> (<a href=\"pdf/{paths.PDF_NAME}\">PDF</a>)</p>\n"
             "</main>\n</body>\n</html>\n")
 
 
 def publish(data_dir=None, out=None, site=None) -> dict:
     """Copy the up-to-date outputs of ``out`` into the static site ``site``; return a summary."""
-    from . import build, config, data
-    from .refresh import sha256
-
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
     site = Path(site).resolve() if site else default_site(out)
     _check_place(site, out)
     tables = data.load(data_path)  # the data must be valid (a DataError names every problem)
-    if build.read_manifest(out) is None:
+    if manifest.read(out) is None:
         raise PublishError(f"nothing to publish: no build in {out}; run `make publish` (it builds first)")
-    with build._lock(out):
-        manifest = build.read_manifest(out) or {}
-        outputs = manifest.get("outputs", {})
+    with lock(out):
+        outputs = (manifest.read(out) or {}).get("outputs", {})
         # The Word and LaTeX editions are built on request; one built before the last change
         # of an input is stale and stays out of the site (a site never serves a stale file).
         extras = sorted({entry.get("kind") for entry in outputs.values()} - set(KINDS))
-        stale, changed = build.stale_outputs(data_path, out, (*KINDS, *extras))
+        stale, changed = manifest.stale_outputs(data_path, out, (*KINDS, *extras))
         left_out = [kind for kind in stale if kind in extras]
         stale = [kind for kind in stale if kind not in extras]
         if stale:
@@ -120,17 +112,17 @@ def publish(data_dir=None, out=None, site=None) -> dict:
                 shutil.copyfile(out / name, target)
                 if sha256(target) != outputs[name]["sha256"]:
                     raise PublishError(f"{out / name} changed while it was being published; try again")
-            shutil.copyfile(out / build.MANIFEST, staging / build.MANIFEST)
-            (staging / "index.html").write_text(_front(config.book_config().get("title", "")), encoding="utf-8")
+            shutil.copyfile(out / paths.MANIFEST, staging / paths.MANIFEST)
+            (staging / "index.html").write_text(_front(settings.book_config().get("title", "")), encoding="utf-8")
             (staging / ".nojekyll").write_bytes(b"")
             # The copies were just checked against the manifest: only the files written here are hashed.
             digests = {name: entry["sha256"] for name, entry in outputs.items()}
-            for name in (build.MANIFEST, "index.html", ".nojekyll"):
+            for name in (paths.MANIFEST, "index.html", ".nojekyll"):
                 digests[name] = sha256(staging / name)
             names = sorted(digests)
             (staging / SUMS).write_text("".join(sums_line(digests[n], n) + "\n" for n in names), encoding="utf-8")
             staging.chmod(0o755)  # mkdtemp makes it private; a web server must read it
-            build._replace(staging, site)
+            replace_folder(staging, site)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())

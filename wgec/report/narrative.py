@@ -1,7 +1,7 @@
 """Sentences from data: every number, list and name in the report's prose is computed here.
 
 Functions return MyST Markdown. Every string that comes from a table goes through
-:func:`wgec.page.md`, so it reaches the page as literal text. Numbers follow UN
+:func:`wgec.report.page.md`, so it reaches the page as literal text. Numbers follow UN
 style: one to nine in words, 10 and above in figures.
 """
 
@@ -9,77 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from .config import un_date
+from ..settings import un_date
 from .page import md
-
-WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-ORDINALS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-            "tenth"]
-
-
-# --- words ---------------------------------------------------------------------------
-
-def number(n: int) -> str:
-    """0-9 in words, 10 and above in figures (UN editorial style)."""
-    return WORDS[n] if 0 <= n < 10 else f"{n:,}"
-
-
-def ordinal(n: int) -> str:
-    if 0 <= n < len(ORDINALS):
-        return ORDINALS[n]
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def count(n: int, singular: str, plural: str | None = None) -> str:
-    """'one level', 'three levels', '12 organizations'."""
-    return f"{number(n)} {singular if n == 1 else (plural or singular + 's')}"
-
-
-def join(items: Iterable[str], conjunction: str = "and") -> str:
-    """'A', 'A and B', 'A, B and C' (UN English: no serial comma)."""
-    items = list(items)
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
-
-
-def capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def lower_first(text: str) -> str:
-    """Lower-case a name's first letter for use mid-sentence, unless it is an acronym."""
-    if len(text) > 1 and text[1].isupper():
-        return text
-    return text[:1].lower() + text[1:]
-
-
-def lines(spec: str) -> str:
-    """'103-104' as 'lines 103–104', '109' as 'line 109'."""
-    start, _, end = str(spec).partition("-")
-    return f"lines {start}–{end}" if end else f"line {start}"
+from .words import capital, count, date_range, join, lines, lower_first, number, ordinal
 
 
 def source_note(spec: str) -> str:
     return f"Contribution, {lines(spec)} (see annex III)."
-
-
-def date_range(start: dt.date, end: dt.date) -> str:
-    """'25–27 September 2017', '30 September 2016', '29 January–1 February 2018'."""
-    if start == end:
-        return un_date(start)
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.day}–{un_date(end)}"
-    if start.year == end.year:
-        return f"{start.day} {start:%B}–{un_date(end)}"
-    return f"{un_date(start)}–{un_date(end)}"
 
 
 def with_notes(text: str, notes: Sequence[str], key: str) -> str:
@@ -203,7 +143,7 @@ def organization_summary(tables) -> str:
     if len(per_level):
         top = per_level[per_level == per_level.max()].index
         names = dict(zip(levels.id, levels.name))
-        text += (f" {capital(join(level_phrase(names[l]) for l in top))} "
+        text += (f" {capital(join(level_phrase(names[level]) for level in top))} "
                  f"{'names' if len(top) == 1 else 'each name'} the most United Nations entities, "
                  f"{number(int(per_level.max()))}.")
     return text
@@ -554,7 +494,7 @@ def data_downloads(tables) -> str:
     looking for the file among the book's sources."""
     from urllib.parse import quote
 
-    from .downloads import FOLDER, files
+    from ..data.downloads import FOLDER, files
 
     items = []
     for f in files(tables.descriptor):
@@ -650,6 +590,6 @@ def provenance_rows(tables) -> list[list[str]]:
 
 
 def tool_rows() -> list[list[str]]:
-    from .build import tools
+    from ..settings import tools
 
     return [[name, version] for name, version in tools().items()]

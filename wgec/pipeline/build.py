@@ -1,0 +1,303 @@
+"""Build the report: refresh the notebooks, then the HTML book and the PDF, atomically.
+
+The build is the table :data:`STEPS`: each step has a name, the outputs that need it, what
+it writes and its function; one loop runs the steps a build needs, in order, and handles
+progress, timing and interruption once.
+
+- **Refresh** (:mod:`wgec.book.execute`): exactly the notebooks whose inputs changed run
+  again, in parallel, into Jupyter Book's execution cache; Sphinx only reads from it.
+- **Up to date**: when no input changed and every output is intact (hashes in
+  ``manifest.json``), the build returns at once, without starting Sphinx or Typst.
+- **Incremental**: Sphinx keeps its environment in ``OUT/.work`` and re-reads only the
+  pages whose notebook was refreshed or whose source changed; the HTML and singlehtml
+  builders share it, so each notebook is read once.
+- **Atomic**: outputs are assembled in a staging folder and swapped in at the end; a
+  failed or interrupted build leaves the last good ``html/`` and PDFs as they were, and
+  marks the work folder for a clean start next time. A lock refuses a second build of
+  the same output folder while one is running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import paths, settings
+from ..errors import BuildError
+from ..files import replace_folder, sha256, write_json
+from . import manifest
+from .lock import checkpoint, interruptible, lock
+
+# The editions built on request, and the command that brings each up to date (`make` builds the rest).
+ON_REQUEST = {"docx": "make docx` (or `wgec docx", "latex": "make pdf-latex` (or `wgec pdf --engine latex"}
+# Each kind of output and the file it is (the HTML book is a folder).
+OUTPUT_FILES = {"pdf": f"pdf/{paths.PDF_NAME}", "archival": f"pdf/{paths.ARCHIVAL_NAME}",
+                "docx": f"docx/{paths.DOCX_NAME}", "latex": f"pdf/{paths.LATEX_NAME}"}
+
+
+def _say(message: str) -> None:
+    print(f"wgec: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Run:
+    """One build: what it was asked for, and what its steps have made so far."""
+
+    data_path: Path
+    out: Path
+    wanted: list[str]
+    variant: str
+    quiet: bool
+    jobs: int | None
+    state: dict
+    staging: Path | None = None
+    tables: object = None
+    data_digest: str = ""
+    document_settings: dict = field(default_factory=dict)
+    cache: Path | None = None
+    work: Path | None = None
+    stamp: dict = field(default_factory=dict)
+    report: object = None
+    docs: dict = field(default_factory=dict)
+    title: str = ""  # the book's title, for the print editions
+    date: object = None
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # as the progress line shows it
+    needs: frozenset[str]  # the outputs that need this step (empty: every build)
+    writes: str  # what it leaves behind, for the reader
+    run: Callable[[Run], str | None]  # returns a progress line, or None for the name
+
+
+# --- the steps ------------------------------------------------------------------------
+
+def _validate(run: Run) -> None:
+    """A data or configuration error stops the build here, with its message, before anything runs."""
+    from .. import data
+
+    run.tables = data.load(run.data_path)
+    run.data_digest = data.digest(run.data_path, run.tables.descriptor)
+    run.document_settings = settings.document()
+    run.date = settings.document_date(run.document_settings)
+    run.cache = run.out / ".cache"
+
+
+def _refresh(run: Run) -> str:
+    from ..book import execute
+
+    run.report = execute.refresh(run.data_path, run.cache, jobs=run.jobs, verbose=not run.quiet,
+                                 descriptor=run.tables.descriptor, validated=run.data_digest)
+    run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
+    run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
+    return f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date"
+
+
+def _html(run: Run) -> None:
+    _sphinx("html", run)
+    shutil.copytree(run.work / "html", run.staging / "html", ignore=shutil.ignore_patterns(".buildinfo*"))
+
+
+def _downloads(run: Run) -> None:
+    from ..editions import downloads
+
+    downloads.write(run.data_path, run.tables.descriptor, run.staging / "html" / paths.DOWNLOADS)
+
+
+def _single_page(run: Run) -> None:
+    """The single page; its build also writes the report as Typst markup (wgec.editions.typst)."""
+    from ..editions import typst
+
+    typst.forget(run.work)
+    _sphinx("singlehtml", run)
+    run.title = settings.book_config().get("title", "")
+
+
+def _word(run: Run) -> None:
+    """The Word edition: the single page as one print document, through pandoc."""
+    from ..editions import docx
+
+    document = docx.assemble(run.work / "singlehtml", run.document_settings, run.title, run.date)
+    docx.write(document, run.work, run.staging / OUTPUT_FILES["docx"], run.date)
+
+
+def _pdf(run: Run) -> None:
+    """Typst sets both PDFs from OUT/.work/typst (the archival one with the data package attached)."""
+    from .. import data
+    from ..editions import typst
+
+    targets = []
+    if "pdf" in run.wanted:
+        targets.append((run.staging / OUTPUT_FILES["pdf"], run.variant, []))
+    if "archival" in run.wanted:
+        files = [(run.data_path / r["path"], r["path"]) for r in run.tables.descriptor["resources"]]
+        files.append((run.data_path / data.DESCRIPTOR, data.DESCRIPTOR))
+        targets.append((run.staging / OUTPUT_FILES["archival"], "pdf/a-3b", files))
+    typst.render_all(run.work, targets, run.document_settings, run.title, run.date)
+
+
+def _latex(run: Run) -> None:
+    from ..editions import latex
+
+    _sphinx("latex", run)
+    latex.typeset(run.work / "latex", run.staging / OUTPUT_FILES["latex"], run.data_path)
+
+
+def _links(run: Run) -> None:
+    """Gate: every link and anchor of the site resolves (offline, ~0.1 s)."""
+    from . import links
+
+    broken = links.check(run.staging, elsewhere=run.out, pdf=False).broken
+    if broken:
+        raise BuildError(f"{len(broken)} broken links; the previous output is unchanged:\n" + links.describe(broken))
+
+
+_PRINT = frozenset({"pdf", "archival", "docx"})
+STEPS = (
+    Step("data valid", frozenset(), "nothing (the validated tables, in memory)", _validate),
+    Step("notebooks refreshed", frozenset(), "OUT/.cache: executed notebooks and what each read", _refresh),
+    Step("HTML built", frozenset({"html"}), "the HTML book, staged", _html),
+    Step("data downloads written", frozenset({"html"}), "html/data/: CSV, XLSX, datapackage.json", _downloads),
+    Step("single page built", _PRINT, "the single page, and the report as Typst markup (OUT/.work/typst)",
+         _single_page),
+    Step("Word edition written", frozenset({"docx"}), OUTPUT_FILES["docx"], _word),
+    Step("PDF typeset", frozenset({"pdf", "archival"}), "the PDF and the archival PDF", _pdf),
+    Step("LaTeX edition typeset", frozenset({"latex"}), OUTPUT_FILES["latex"], _latex),
+    Step("links checked", frozenset({"html"}), "nothing (a gate)", _links),
+)
+
+
+# --- the build ----------------------------------------------------------------------
+
+def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
+          variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None,
+          docx: bool = False, latex: bool = False) -> dict:
+    """Build the requested outputs from ``data_dir`` into ``out``; returns a summary."""
+    data_path = paths.data_dir(data_dir)
+    out = Path(out or paths.BUILD_DIR).resolve()
+    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx),
+                              ("latex", latex)) if on]
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: expected an output folder, but this is a file")
+    if quiet is None:
+        quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
+    with lock(out), interruptible(), _source_date():
+        state = manifest.state(data_path, variant)
+        stale, _ = manifest.stale(out, state, wanted) if data_path.is_dir() else (wanted, [])
+        if not stale:
+            return {"up_to_date": True, "executed": [], "written": {}}
+        run = Run(data_path, out, wanted, variant, quiet, jobs, state)
+        _run_steps(run)
+    where = {"html": out / "html" / "index.html"} | {kind: out / name for kind, name in OUTPUT_FILES.items()}
+    return {"up_to_date": False, "executed": run.report.executed, "written": {k: where[k] for k in wanted}}
+
+
+@contextlib.contextmanager
+def _source_date():
+    """The build's date for the tools it runs (Sphinx, xelatex, the kernels), for this build only."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    if before is None:
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(settings.source_date().timestamp()))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
+def _run_steps(run: Run) -> None:
+    """Every step the build needs, in order; then the outputs swapped in and recorded."""
+    started = time.monotonic()
+    for leftover in [*run.out.glob(".staging-*"), *run.out.glob(".old-*")]:  # from a build that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
+    run.staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=run.out))
+    try:
+        for step in STEPS:
+            if step.needs and not step.needs & set(run.wanted):
+                continue
+            said = step.run(run)
+            if not run.quiet:  # progress on a terminal: each step and the time so far
+                _say(f"{said or step.name} ({time.monotonic() - started:.1f} s)")
+            checkpoint()
+        _swap_in(run)
+    finally:
+        shutil.rmtree(run.staging, ignore_errors=True)
+
+
+def _swap_in(run: Run) -> None:
+    """Everything built: swap the outputs in, then record them in the manifest."""
+    from ..book import execute
+
+    out, staging = run.out, run.staging
+    outputs = (manifest.read(out) or {}).get("outputs", {})
+    current = manifest.digest(run.state)
+    if "html" in run.wanted:
+        replace_folder(staging / "html", out / "html")
+        outputs = {k: v for k, v in outputs.items() if v.get("kind") != "html"}
+        record = json.loads((run.cache / execute.RECORD).read_text())
+        for path in sorted((out / "html").rglob("*")):
+            if path.is_file():
+                name = path.relative_to(out).as_posix()
+                outputs[name] = {"kind": "html", "sha256": sha256(path), "state": current,
+                                 "from": manifest.page_inputs(name, record, run.docs, run.tables.descriptor)}
+    for kind, name in OUTPUT_FILES.items():
+        if kind in run.wanted:
+            (out / name).parent.mkdir(exist_ok=True)
+            os.replace(staging / name, out / name)
+            outputs[name] = {"kind": kind, "sha256": sha256(out / name), "state": current, "from": ["*"]}
+    edition = {"symbol": run.document_settings["symbol"], "date": run.date.isoformat(),
+               "data_sha256": run.data_digest}  # what the front page says (wgec.report.narrative.edition)
+    report = run.report
+    write_json(out / paths.MANIFEST, {"source_date": run.state["source_date"], "tools": run.state["tools"],
+                                      "edition": edition, "inputs": run.state["inputs"], "outputs": outputs,
+                                      "last_refresh": {"executed": report.executed, "reused": report.reused,
+                                                       "why": report.why}})
+    write_json(run.work / "stamp.json", run.stamp)
+
+
+# --- the work folder and Sphinx --------------------------------------------------------
+
+def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -> tuple[Path, dict]:
+    """Sphinx's incremental work folder; wiped when it may not match (code changed, failed build)."""
+    work = out / ".work"
+    stamp = work / "stamp.json"
+    code = {k: v for k, v in inputs_now.items() if not k.startswith(("data/", "notebooks/"))}
+    expected = {"code": manifest.digest(code), "data_dir": str(data_path), "cache": str(cache)}
+    try:
+        current = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        current = None
+    if current != expected:
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)  # written again only when this build succeeds
+    return work, expected
+
+
+def _sphinx(builder: str, run: Run) -> None:
+    from jupyter_book.sphinx import build_sphinx
+
+    refreshed = [run.docs[name] for name in run.report.executed]
+    status = build_sphinx(
+        paths.ROOT, run.work / builder, path_config=paths.CONFIG_FILE, doctreedir=run.work / "doctrees",
+        noconfig=True,
+        confoverrides={"nitpicky": True, "latex_individualpages": False, "nb_execution_mode": "cache",
+                       "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
+                       # The notebooks just re-executed: Sphinx reads their pages again (wgec.book.sphinx_ext).
+                       "wgec_refreshed": refreshed,
+                       # _config.yml's html.use_download_button does not reach the theme in Jupyter
+                       # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
+                       "html_theme_options": {"use_download_button": False}},
+        warningiserror=True, keep_going=True, builder=builder, freshenv=False, quiet=run.quiet,
+    )
+    if status != 0:
+        raise BuildError(f"the {builder} build failed (see the messages above)")
