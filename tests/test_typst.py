@@ -93,13 +93,13 @@ def _squeeze(text: str) -> str:
 
 def test_a_long_word_gets_break_opportunities_only_where_it_must():
     assert typeset.text("short words stay whole") == '#"short words stay whole";'
-    pieces = typeset._breakable("a" * 30, 12)
+    pieces = typeset.breakable("a" * 30, 12)
     assert pieces == ["a" * 12, "", "a" * 12, "", "a" * 6]
     # Never inside a grapheme: a combining accent or a ZWJ sequence stays with its letter.
     accented = "e\u0301" * 20
-    assert all(not p or not unicodedata.combining(p[0]) for p in typeset._breakable(accented, 3))
+    assert all(not p or not unicodedata.combining(p[0]) for p in typeset.breakable(accented, 3))
     # Runs broken by a hyphen or a space need none.
-    assert typeset._breakable("social-economic-development " * 3, 20) == ["social-economic-development " * 3]
+    assert typeset.breakable("social-economic-development " * 3, 20) == ["social-economic-development " * 3]
 
 
 @pytest.mark.parametrize("path", ["../outside.txt", "/../outside.txt", "/../../etc/passwd"])

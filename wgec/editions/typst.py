@@ -72,13 +72,13 @@ def text(value: str, run: int = 0) -> str:
     never runs off the page or out of its table cell."""
     if not value:
         return ""
-    return "".join(f"#{string(part)};" if part else "#box();" for part in _breakable(value, run or LONG_RUN))
+    return "".join(f"#{string(part)};" if part else "#box();" for part in breakable(value, run or LONG_RUN))
 
 
 _BREAKABLE = re.compile(r"[\s\-/\u2010-\u2014]")
 
 
-def _breakable(value: str, run: int) -> list[str]:
+def breakable(value: str, run: int) -> list[str]:
     """``value`` in pieces, with an empty piece (a break opportunity) every ``run`` letters of a longer run."""
     if len(value) <= run:
         return [value]
