@@ -88,7 +88,7 @@ def floor(project: Path) -> float:
     return time.monotonic() - start
 
 
-PDF_STEP = """
+PDF_STEP = r"""
 import json, sys, time
 from pathlib import Path
 from wgec import settings
@@ -102,8 +102,7 @@ start = time.monotonic()
 typst.render_all(work, targets, doc, title, date)
 cold = time.monotonic() - start
 body = work / "typst" / "body.typ"
-body.write_text(body.read_text(encoding="utf-8").replace("#para(", "#para(", 1) + "\n#par[One more line.]\n",
-                encoding="utf-8")
+body.write_text(body.read_text(encoding="utf-8") + "\n\n#par[One more paragraph.]\n", encoding="utf-8")
 start = time.monotonic()
 typst.render_all(work, targets[:1], doc, title, date)
 print(json.dumps({"cold": cold, "edit": time.monotonic() - start}))
