@@ -433,13 +433,13 @@ def setup(app) -> dict:
 
 # --- the typesetter --------------------------------------------------------------------------
 
-def main_source(settings: dict, title: str, attachments: list[str]) -> str:
+def main_source(settings: dict, title: str, attachments: list[str], author: str = "") -> str:
     """The document: the template with the report's settings, the body, and the attachments."""
     symbol = settings["symbol"] or "DRAFT"
     keywords = ", ".join(string(k) for k in ("WGEC", "enhanced cooperation", "CSTD", symbol))
     description = string(settings["organ"] + " — " + settings["body"])
-    show = (f"#show: report.with(title: {string(title)}, symbol: {string(symbol)}, description: {description}, "
-            f"keywords: ({keywords},))")
+    show = (f"#show: report.with(title: {string(title)}, author: {string(author)}, symbol: {string(symbol)}, "
+            f"description: {description}, keywords: ({keywords},))")
     lines = [f'#import "{FOLDER}/{TEMPLATE.name}": report', show]
     for name in attachments:  # named as in the data package; read from the copy in the work folder
         data = f"read({string(f'{FOLDER}/attachments/{name}')}, encoding: none)"
@@ -481,6 +481,9 @@ def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]
     folder = work / FOLDER
     if not (folder / BODY).is_file():
         raise TypstBuildError(f"{folder / BODY} is missing: the singlehtml build did not write the report")
+    from .. import settings as config
+
+    author = config.book_config().get("author", "")  # the book's author, as in the HTML
     shutil.copyfile(TEMPLATE, folder / TEMPLATE.name)
     when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.UTC)
     for target, variant, attachments in targets:
@@ -494,7 +497,7 @@ def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]
                 shutil.copyfile(path, inside / name)
         # At the project root: Typst names an attachment by its path from the main file.
         main = work / f"{FOLDER}-{variant.replace('/', '-')}.typ"
-        main.write_text(main_source(settings, title, [name for _, name in attachments]), encoding="utf-8")
+        main.write_text(main_source(settings, title, [name for _, name in attachments], author), encoding="utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             pdf = typst.compile(main, root=work, font_paths=fonts(), ignore_system_fonts=True, format="pdf",
