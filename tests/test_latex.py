@@ -246,7 +246,9 @@ SCRIPT_NAMES = {**NAMES,
                 "Hebrew": "איגוד התקשורת הבינלאומי",
                 "Hindi": "अंतर्राष्ट्रीय दूरसंचार संघ",
                 "Korean": "국제전기통신연합"}
-NO_GLYPH = "\U0001F917"  # HUGGING FACE, an emoji no font on the test machine has (checked below)
+# VITHKUQI CAPITAL LETTER A (Unicode 14): no font Debian 12 ships has it, not even Noto (checked
+# below); an emoji would not do, since the PDF's emoji font (fonts-noto-color-emoji) has them.
+NO_GLYPH = "\U00010570"
 
 
 def in_text_layer(name: str, text: str) -> bool:
