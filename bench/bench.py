@@ -36,8 +36,9 @@ PROJECT_FILES = ("_config.yml", "_toc.yml", "notebooks", "book", "data")
 def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
     """Seconds and peak memory (MB, largest process) of one command."""
     start = time.monotonic()
-    process = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.monotonic() - start
     stderr = process.stderr.read()
@@ -55,16 +56,17 @@ def copy_project(target: Path) -> Path:
 
 
 def wgec_build(project: Path, out: Path) -> tuple[float, float]:
-    return run([str(BIN / "wgec"), "build", "--data", str(project / "data"), "--out", str(out)],
-               env={"WGEC_PROJECT": str(project)})
+    return run(
+        [str(BIN / "wgec"), "build", "--data", str(project / "data"), "--out", str(out)],
+        env={"WGEC_PROJECT": str(project)},
+    )
 
 
 def stock_jupyter_book(project: Path) -> tuple[float, float]:
     """The peer: `jupyter-book build` with execute_notebooks: force, HTML only."""
     config = project / "_config.yml"
     config.write_text(re.sub(r"execute_notebooks: \w+", "execute_notebooks: force", config.read_text()))
-    return run([str(BIN / "jupyter-book"), "build", str(project), "--quiet"],
-               env={"WGEC_PROJECT": str(project)})
+    return run([str(BIN / "jupyter-book"), "build", str(project), "--quiet"], env={"WGEC_PROJECT": str(project)})
 
 
 def floor(project: Path) -> float:
@@ -115,9 +117,13 @@ def pdf_step(project: Path, out: Path, scratch: Path) -> dict:
 
     work = scratch / "work"
     shutil.copytree(out / ".work", work)
-    result = subprocess.run([str(BIN / "python"), "-c", PDF_STEP, str(work), str(scratch), str(project / "data")],
-                            env={**os.environ, "WGEC_PROJECT": str(project)}, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [str(BIN / "python"), "-c", PDF_STEP, str(work), str(scratch), str(project / "data")],
+        env={**os.environ, "WGEC_PROJECT": str(project)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -215,11 +221,15 @@ def main() -> None:
     print(f"3. no-op rebuild / cold build                   : {noop / cold:5.3f}   (target < 0.02)")
     print(f"4. one-table edit / cold build                  : {edit / cold:5.2f}   (target < 0.40)")
     print(f"   notebooks re-run after the edit: {', '.join(reran)}")
-    print(f"6. PDF step / cold build                        : {step['cold'] / cold:5.2f}"
-          f"   (after an edit: {step['edit']:.2f} s)")
+    print(
+        f"6. PDF step / cold build                        : {step['cold'] / cold:5.2f}"
+        f"   (after an edit: {step['edit']:.2f} s)"
+    )
     for name, seconds, mem in scale:
-        print(f"5. {name:44}: {seconds / cold:5.2f} x cold time, {mem / cold_mem:5.2f} x cold peak memory"
-              + ("   (target < 1.5 x)" if "x100" in name else ""))
+        print(
+            f"5. {name:44}: {seconds / cold:5.2f} x cold time, {mem / cold_mem:5.2f} x cold peak memory"
+            + ("   (target < 1.5 x)" if "x100" in name else "")
+        )
 
 
 if __name__ == "__main__":

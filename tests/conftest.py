@@ -39,10 +39,22 @@ def data_with_organizations(target: Path, names: dict[str, str]) -> Path:
     role at the content level, so that names in other scripts reach the text and the tables."""
     shutil.copytree(paths.DATA_DIR, target)
     for i, (language, name) in enumerate(names.items(), start=1):
-        append(target / "organizations.csv", acronym=f"ORG-{language.upper()}", name=name, kind="UN entity",
-               source_lines="191", note="")
-        append(target / "organization_roles.csv", level="content", organization=f"ORG-{language.upper()}",
-               column="UN agencies", position=str(10 + i), source_lines="197")
+        append(
+            target / "organizations.csv",
+            acronym=f"ORG-{language.upper()}",
+            name=name,
+            kind="UN entity",
+            source_lines="191",
+            note="",
+        )
+        append(
+            target / "organization_roles.csv",
+            level="content",
+            organization=f"ORG-{language.upper()}",
+            column="UN agencies",
+            position=str(10 + i),
+            source_lines="197",
+        )
     return target
 
 

@@ -68,8 +68,11 @@ def free_text_columns(descriptor: dict) -> list[tuple[str, str]]:
     out = []
     for res in descriptor["resources"]:
         schema = res["schema"]
-        fks = {f for fk in schema.get("foreignKeys", [])
-               for f in ([fk["fields"]] if isinstance(fk["fields"], str) else fk["fields"])}
+        fks = {
+            f
+            for fk in schema.get("foreignKeys", [])
+            for f in ([fk["fields"]] if isinstance(fk["fields"], str) else fk["fields"])
+        }
         pk = schema.get("primaryKey", [])
         pk = [pk] if isinstance(pk, str) else pk
         for field in schema["fields"]:
@@ -111,8 +114,11 @@ def make(target: Path) -> dict[tuple[str, str], list[str]]:
         header, rows = read(files[table])
         i = header.index(column)
         # The background chapter finds its outline row by number "2": that cell stays.
-        mine = [r for r, row in enumerate(rows) if not (table == "report_structure" and row[i] == "2"
-                                                         and column == "number")]
+        mine = [
+            r
+            for r, row in enumerate(rows)
+            if not (table == "report_structure" and row[i] == "2" and column == "number")
+        ]
         n = len(mine)
         written[(table, column)] = []
         for k, r in enumerate(mine):

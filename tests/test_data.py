@@ -27,6 +27,7 @@ def only(problem_list):
 
 # --- the shipped data ---------------------------------------------------------------
 
+
 def _lines(spec: str) -> range:
     start, _, end = spec.partition("-")
     return range(int(start), int(end or start) + 1)
@@ -103,6 +104,7 @@ def test_tables_are_typed(tables):
 
 # --- spreadsheet habits are accepted ---------------------------------------------------
 
+
 def test_bom_crlf_and_stray_spaces_are_accepted(data_copy):
     path = data_copy / "characteristics.csv"
     text = path.read_text(encoding="utf-8")
@@ -121,6 +123,7 @@ def test_columns_in_another_order_are_accepted(data_copy):
 
 
 # --- bad data: one error, every problem located ----------------------------------------
+
 
 def test_wrong_delimiter(data_copy):
     path = data_copy / "characteristics.csv"
@@ -142,7 +145,9 @@ def test_missing_and_extra_column(data_copy):
     edit(data_copy / "characteristics.csv", "id,position,text,source_lines", "id,position,wording,source_lines")
     found = problems(data_copy)
     assert {(p.file, p.row, p.column) for p in found} == {
-        ("characteristics.csv", 1, "text"), ("characteristics.csv", 1, "wording")}
+        ("characteristics.csv", 1, "text"),
+        ("characteristics.csv", 1, "wording"),
+    }
 
 
 def test_empty_required_field(data_copy):

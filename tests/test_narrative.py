@@ -23,18 +23,30 @@ def rewrite(path, keep):
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
-@pytest.mark.parametrize("items, expected", [
-    ([], ""), (["ITU"], "ITU"), (["ITU", "UNDP"], "ITU and UNDP"),
-    (["ITU", "UNDP", "UNESCO"], "ITU, UNDP and UNESCO"),
-])
+@pytest.mark.parametrize(
+    "items, expected",
+    [
+        ([], ""),
+        (["ITU"], "ITU"),
+        (["ITU", "UNDP"], "ITU and UNDP"),
+        (["ITU", "UNDP", "UNESCO"], "ITU, UNDP and UNESCO"),
+    ],
+)
 def test_join(items, expected):
     assert words.join(items) == expected
 
 
-@pytest.mark.parametrize("n, expected", [
-    (0, "no levels"), (1, "one level"), (3, "three levels"), (9, "nine levels"), (10, "10 levels"),
-    (1234, "1,234 levels"),
-])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (0, "no levels"),
+        (1, "one level"),
+        (3, "three levels"),
+        (9, "nine levels"),
+        (10, "10 levels"),
+        (1234, "1,234 levels"),
+    ],
+)
 def test_count(n, expected):
     assert words.count(n, "level") == expected
 
@@ -47,21 +59,39 @@ def test_irregular_plural_and_ordinals():
 
 def test_date_ranges():
     from datetime import date
+
     assert words.date_range(date(2017, 9, 25), date(2017, 9, 27)) == "25–27 September 2017"
     assert words.date_range(date(2018, 1, 29), date(2018, 2, 1)) == "29 January–1 February 2018"
     assert words.date_range(date(2016, 9, 30), date(2016, 9, 30)) == "30 September 2016"
     assert words.date_range(date(2016, 12, 30), date(2017, 1, 2)) == "30 December 2016–2 January 2017"
 
 
-HOSTILE = ["<b>x</b>", "{raw}`<script>alert(1)</script>`", "*not emphasis* _nor this_", "[link](javascript:alert(1))",
-           "$x^2$", "\\textbf{x} & 100% #1 ~ ^", "=SUM(A1:A2)", "# not a heading", "1. not a list", "a\\b",
-           "&amp; &lt;", "```", ":::{note}", "{{ title }}", "| a | b |", "<!-- c -->", "الاتحاد الدولي للاتصالات"]
+HOSTILE = [
+    "<b>x</b>",
+    "{raw}`<script>alert(1)</script>`",
+    "*not emphasis* _nor this_",
+    "[link](javascript:alert(1))",
+    "$x^2$",
+    "\\textbf{x} & 100% #1 ~ ^",
+    "=SUM(A1:A2)",
+    "# not a heading",
+    "1. not a list",
+    "a\\b",
+    "&amp; &lt;",
+    "```",
+    ":::{note}",
+    "{{ title }}",
+    "| a | b |",
+    "<!-- c -->",
+    "الاتحاد الدولي للاتصالات",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_md_makes_any_string_literal(text):
     html = MarkdownIt("commonmark").render(md(text)).strip()
     from html import escape
+
     assert html == f"<p>{escape(text, quote=False).replace(chr(34), '&quot;')}</p>"
 
 
@@ -80,8 +110,10 @@ def test_scope_summary_on_the_shipped_data(tables):
 
 
 def test_scope_summary_with_an_empty_level_and_a_level_of_one(data_copy):
-    rewrite(data_copy / "focus_areas.csv", lambda r: r["level"] != "infrastructural"
-            and not (r["level"] == "content" and r["position"] != "1"))
+    rewrite(
+        data_copy / "focus_areas.csv",
+        lambda r: r["level"] != "infrastructural" and not (r["level"] == "content" and r["position"] != "1"),
+    )
     tables = data.load(data_copy)
     text = narrative.scope_summary(tables)
     assert "no focus areas at the infrastructural level" in text
@@ -101,16 +133,29 @@ def test_organization_summary_follows_the_roles(data_copy, tables):
     text = narrative.organization_summary(tables)
     assert "15 organizations" in text and "IGF and WSIS Forum are named at every level" in text
     # UNGIS named at a second level: it joins those named at more than one level.
-    append(data_copy / "organization_roles.csv", level="content", organization="UNGIS", column="UN agencies",
-           position="3", source_lines="204")
+    append(
+        data_copy / "organization_roles.csv",
+        level="content",
+        organization="UNGIS",
+        column="UN agencies",
+        position="3",
+        source_lines="204",
+    )
     changed = narrative.organization_summary(data.load(data_copy))
     assert "UNGIS" in changed.split("more than one level")[0].split("every level.")[-1]
 
 
 def test_a_hostile_name_stays_literal_in_every_sentence(data_copy):
     bad = "<b>x</b> {raw}`html` *y*"
-    append(data_copy / "focus_areas.csv", id="FA-INF-9", level="infrastructural", position="9", text=bad,
-           kind="focus area", source_lines="103")
+    append(
+        data_copy / "focus_areas.csv",
+        id="FA-INF-9",
+        level="infrastructural",
+        position="9",
+        text=bad,
+        kind="focus area",
+        source_lines="103",
+    )
     tables = data.load(data_copy)
     listing = narrative.focus_area_list(tables, "infrastructural")
     html = MarkdownIt("commonmark").render(listing)

@@ -47,6 +47,7 @@ class TypstBuildError(EditionError):
 
 # --- escaping -------------------------------------------------------------------------
 
+
 def string(value: str) -> str:
     """``value`` as a Typst string literal: the text exactly, never markup or code."""
     out = ['"']
@@ -101,11 +102,23 @@ def _plain(ch: str) -> bool:
 
 # --- the translator --------------------------------------------------------------------
 
-SKIP = (nodes.footnote, nodes.target, nodes.comment, nodes.substitution_definition, nodes.system_message,
-        nodes.label, nodes.colspec)
+SKIP = (
+    nodes.footnote,
+    nodes.target,
+    nodes.comment,
+    nodes.substitution_definition,
+    nodes.system_message,
+    nodes.label,
+    nodes.colspec,
+)
 PASS_CLASSES = {"cell", "cell_output", "un-edition", "toctree-wrapper"}
-MASTHEAD_PARTS = {"un-mh-un": "un", "un-mh-symbol": "symbol", "un-mh-organ": "organ", "un-mh-meta": "meta",
-                  "un-mh-session": "session"}
+MASTHEAD_PARTS = {
+    "un-mh-un": "un",
+    "un-mh-symbol": "symbol",
+    "un-mh-organ": "organ",
+    "un-mh-meta": "meta",
+    "un-mh-session": "session",
+}
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
@@ -216,8 +229,9 @@ class Translator:
             out.append(f"#report-title[{heading}]{self.anchor(node)}")
         else:
             outlined = "false" if self.docname == self.env.config.root_doc else "true"
-            out.append(f"#heading(level: {level}, outlined: {outlined}, bookmarked: true)[{heading}]"
-                       f"{self.anchor(node)}")
+            out.append(
+                f"#heading(level: {level}, outlined: {outlined}, bookmarked: true)[{heading}]{self.anchor(node)}"
+            )
         self.depth += 1
         try:
             out.append(self.blocks_after_title(node))
@@ -320,8 +334,11 @@ class Translator:
         parts = []
         for part in group.children:
             if isinstance(part, (nodes.thead, nodes.tbody)):
-                cells = ", ".join(self.cell(entry, fits[min(i, len(fits) - 1)])
-                                  for row in part.children for i, entry in enumerate(row.children))
+                cells = ", ".join(
+                    self.cell(entry, fits[min(i, len(fits) - 1)])
+                    for row in part.children
+                    for i, entry in enumerate(row.children)
+                )
                 parts.append(f"table.header({cells})" if isinstance(part, nodes.thead) else cells)
         table = f"table(columns: {columns}, {', '.join(p for p in parts if p)})"
         cap = f"caption: [{caption}], " if caption else ""
@@ -412,6 +429,7 @@ def _inline_space(value: str) -> str:
 
 # --- the Sphinx extension -----------------------------------------------------------------
 
+
 def on_doctree_resolved(app, doctree, docname: str) -> None:
     """The singlehtml builder's assembled report, written as Typst markup next to its output."""
     if app.builder.name != "singlehtml" or docname != app.config.root_doc:
@@ -433,26 +451,34 @@ def setup(app) -> dict:
 
 # --- the typesetter --------------------------------------------------------------------------
 
+
 def main_source(settings: dict, title: str, attachments: list[str], author: str = "") -> str:
     """The document: the template with the report's settings, the body, and the attachments."""
     symbol = settings["symbol"] or "DRAFT"
     keywords = ", ".join(string(k) for k in ("WGEC", "enhanced cooperation", "CSTD", symbol))
     description = string(settings["organ"] + " — " + settings["body"])
-    show = (f"#show: report.with(title: {string(title)}, author: {string(author)}, symbol: {string(symbol)}, "
-            f"description: {description}, keywords: ({keywords},))")
+    show = (
+        f"#show: report.with(title: {string(title)}, author: {string(author)}, symbol: {string(symbol)}, "
+        f"description: {description}, keywords: ({keywords},))"
+    )
     lines = [f'#import "{FOLDER}/{TEMPLATE.name}": report', show]
     for name in attachments:  # named as in the data package; read from the copy in the work folder
         data = f"read({string(f'{FOLDER}/attachments/{name}')}, encoding: none)"
         about = string("Data behind the report: " + name)
-        lines.append(f'#pdf.attach({string(name)}, {data}, relationship: "source", mime-type: {string(_mime(name))}, '
-                     f"description: {about})")
+        lines.append(
+            f'#pdf.attach({string(name)}, {data}, relationship: "source", mime-type: {string(_mime(name))}, '
+            f"description: {about})"
+        )
     lines.append(f'#include "{FOLDER}/{BODY}"')
     return "\n".join(lines) + "\n"
 
 
 def _mime(name: str) -> str:
-    return {".csv": "text/csv", ".json": "application/json", ".xlsx":
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}.get(Path(name).suffix, "text/plain")
+    return {
+        ".csv": "text/csv",
+        ".json": "application/json",
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }.get(Path(name).suffix, "text/plain")
 
 
 _FONTS = None
@@ -473,8 +499,9 @@ def forget(work: Path) -> None:
     (work / FOLDER / BODY).unlink(missing_ok=True)
 
 
-def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]]], settings: dict, title: str,
-               date: dt.date) -> None:
+def render_all(
+    work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]]], settings: dict, title: str, date: dt.date
+) -> None:
     """Write one PDF per (target, variant, attachments) from ``work/typst/body.typ``."""
     import typst
 
@@ -500,9 +527,17 @@ def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]
         main.write_text(main_source(settings, title, [name for _, name in attachments], author), encoding="utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            pdf = typst.compile(main, root=work, font_paths=fonts(), ignore_system_fonts=True, format="pdf",
-                                pdf_standards=VARIANTS[variant], timestamp=when,
-                                package_path=folder / "no-packages", package_cache_path=folder / "no-packages")
+            pdf = typst.compile(
+                main,
+                root=work,
+                font_paths=fonts(),
+                ignore_system_fonts=True,
+                format="pdf",
+                pdf_standards=VARIANTS[variant],
+                timestamp=when,
+                package_path=folder / "no-packages",
+                package_cache_path=folder / "no-packages",
+            )
         except typst.TypstError as error:
             raise TypstBuildError(f"Typst could not set the PDF: {error}") from None
         target.write_bytes(pdf)

@@ -40,8 +40,10 @@ def interruptible():
         yield
         return
     _INTERRUPTED.clear()
-    previous = {sig: signal.signal(sig, lambda signum, frame: _INTERRUPTED.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: _INTERRUPTED.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:

@@ -22,7 +22,11 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 # Okabe & Ito (2008): distinct for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, SKY, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#555555"
 LEVEL_STYLES = [  # colour, hatch: lightness and pattern differ too
-    (BLUE, ""), (ORANGE, "//"), (GREEN, ".."), (SKY, "xx"), (VERMILION, "\\\\"),
+    (BLUE, ""),
+    (ORANGE, "//"),
+    (GREEN, ".."),
+    (SKY, "xx"),
+    (VERMILION, "\\\\"),
 ]
 WIDTH = 6.3  # inches: the text width of an A4 page with UN margins
 # A label may hold a character no installed font has (an emoji, say): the chart draws a box for
@@ -95,8 +99,9 @@ def focus_areas_by_level(tables):
 
 def _organizations(tables) -> pd.DataFrame:
     """Organizations in the order a reader meets them: UN entities, then forums."""
-    roles = tables.organization_roles.merge(tables.levels[["id", "position"]].rename(
-        columns={"id": "level", "position": "level_position"}), on="level")
+    roles = tables.organization_roles.merge(
+        tables.levels[["id", "position"]].rename(columns={"id": "level", "position": "level_position"}), on="level"
+    )
     first = roles.sort_values(["level_position", "position"]).drop_duplicates("organization")
     order = {org: i for i, org in enumerate(first.organization)}
     orgs = tables.organizations.copy()
@@ -116,9 +121,16 @@ def organization_matrix(tables):
         cols = {lid: j for j, lid in enumerate(levels.id)}
         for role in roles.itertuples():
             forum = role.column == "Forums"
-            ax.scatter(cols[role.level], rows[role.organization], s=110,
-                       marker="o" if forum else "s", linewidths=1.6,
-                       facecolors="white" if forum else BLUE, edgecolors=VERMILION if forum else BLUE, zorder=3)
+            ax.scatter(
+                cols[role.level],
+                rows[role.organization],
+                s=110,
+                marker="o" if forum else "s",
+                linewidths=1.6,
+                facecolors="white" if forum else BLUE,
+                edgecolors=VERMILION if forum else BLUE,
+                zorder=3,
+            )
         n_un = int((~orgs.forum).sum())
         if 0 < n_un < len(orgs):
             ax.axhline(n_un - 0.5, color=GREY, linewidth=0.8, linestyle=":")
@@ -132,8 +144,9 @@ def organization_matrix(tables):
         for side in ("left", "bottom", "top", "right"):
             ax.spines[side].set_visible(False)
         ax.scatter([], [], marker="s", s=80, color=BLUE, label="UN agencies column")
-        ax.scatter([], [], marker="o", s=80, facecolors="white", edgecolors=VERMILION, linewidths=1.6,
-                   label="Forums column")
+        ax.scatter(
+            [], [], marker="o", s=80, facecolors="white", edgecolors=VERMILION, linewidths=1.6, label="Forums column"
+        )
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False)
         fig.tight_layout()
     return fig
@@ -151,8 +164,18 @@ def _column(ax, x, labels, colour, fill, width=0.26, wrap=22, line=0.028):
         ys[text] = y
         wrapped = _wrap(text, wrap)
         height = line * (wrapped.count("\n") + 1) + line
-        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.004",
-                                    facecolor=fill, edgecolor=colour, linewidth=1.2, zorder=2))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - width / 2, y - height / 2),
+                width,
+                height,
+                boxstyle="round,pad=0.004",
+                facecolor=fill,
+                edgecolor=colour,
+                linewidth=1.2,
+                zorder=2,
+            )
+        )
         ax.text(x, y, wrapped, ha="center", va="center", fontsize=9, zorder=3)
     return ys
 
@@ -178,8 +201,14 @@ def organization_network(tables):
             if role.organization in left:
                 ax.plot([0.27, 0.35], [left[role.organization], y_level], color=BLUE, linewidth=1, zorder=1)
             elif role.organization in right:
-                ax.plot([0.65, 0.73], [y_level, right[role.organization]], color=VERMILION, linewidth=1.2,
-                        linestyle=(0, (4, 2)), zorder=1)
+                ax.plot(
+                    [0.65, 0.73],
+                    [y_level, right[role.organization]],
+                    color=VERMILION,
+                    linewidth=1.2,
+                    linestyle=(0, (4, 2)),
+                    zorder=1,
+                )
         for x, head in ((0.14, "UN entities"), (0.5, "Level"), (0.86, "Forums")):
             ax.text(x, 1.04, head, ha="center", va="center", fontsize=10, fontweight="bold")
         fig.tight_layout()
@@ -204,13 +233,17 @@ def format_path(tables):
         ax.text(0.8, 1.05, "End form", ha="center", fontsize=10, fontweight="bold")
         for y0 in ys_start.values():
             for y1 in ys_end.values():
-                ax.add_patch(FancyArrowPatch((0.39, y0), (0.61, y1), arrowstyle="-|>", mutation_scale=14,
-                                             color=GREY, linewidth=1.2))
+                ax.add_patch(
+                    FancyArrowPatch(
+                        (0.39, y0), (0.61, y1), arrowstyle="-|>", mutation_scale=14, color=GREY, linewidth=1.2
+                    )
+                )
         if ys_start and ys_end:
             ax.text(0.5, 1.0, "evolves into", ha="center", va="center", fontsize=9.5, style="italic")
         if hosts:
-            ax.text(0.2, -0.12, _wrap("Possible hosts: " + ", ".join(hosts), 40, 4), ha="center", va="center",
-                    fontsize=9.5)
+            ax.text(
+                0.2, -0.12, _wrap("Possible hosts: " + ", ".join(hosts), 40, 4), ha="center", va="center", fontsize=9.5
+            )
         fig.tight_layout()
     return fig
 
@@ -226,14 +259,32 @@ def meetings_timeline(tables, highlight: int | None = None):
         for i, m in enumerate(dated.itertuples()):
             mine = highlight is not None and m.number == highlight
             ax.plot([m.start_date, m.end_date], [0, 0], color=BLUE, linewidth=5, solid_capstyle="butt")
-            ax.scatter([m.start_date], [0], s=120 if mine else 70, marker="D" if mine else "o",
-                       color=VERMILION if mine else BLUE, zorder=3, edgecolors="black", linewidths=0.6)
+            ax.scatter(
+                [m.start_date],
+                [0],
+                s=120 if mine else 70,
+                marker="D" if mine else "o",
+                color=VERMILION if mine else BLUE,
+                zorder=3,
+                edgecolors="black",
+                linewidths=0.6,
+            )
             up = 0.35 if i % 2 == 0 else -0.35
-            days = f"{m.start_date.day}" + (f"–{m.end_date.day}" if m.end_date.day != m.start_date.day
-                                              and m.end_date.month == m.start_date.month else "")
+            days = f"{m.start_date.day}" + (
+                f"–{m.end_date.day}"
+                if m.end_date.day != m.start_date.day and m.end_date.month == m.start_date.month
+                else ""
+            )
             label = f"Meeting {m.number}\n{days} {m.start_date:%b %Y}"
-            ax.text(m.start_date, up, label, ha="center", va="bottom" if up > 0 else "top", fontsize=9,
-                    fontweight="bold" if mine else "normal")
+            ax.text(
+                m.start_date,
+                up,
+                label,
+                ha="center",
+                va="bottom" if up > 0 else "top",
+                fontsize=9,
+                fontweight="bold" if mine else "normal",
+            )
         ax.set_ylim(-1.0, 1.0)
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
@@ -247,7 +298,13 @@ def meetings_timeline(tables, highlight: int | None = None):
         if len(undated):
             names = ", ".join(str(n) for n in undated.number)
             word = "Meeting" if len(undated) == 1 else "Meetings"
-            fig.text(0.5, 0.02, f"{word} {names}: date not found in the sources, not shown on the time line",
-                     ha="center", fontsize=9, style="italic")
+            fig.text(
+                0.5,
+                0.02,
+                f"{word} {names}: date not found in the sources, not shown on the time line",
+                ha="center",
+                fontsize=9,
+                style="italic",
+            )
         fig.tight_layout(rect=(0, 0.1 if len(undated) else 0, 1, 1))
     return fig

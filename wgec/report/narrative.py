@@ -31,6 +31,7 @@ def with_notes(text: str, notes: Sequence[str], key: str) -> str:
 
 # --- levels and focus areas ----------------------------------------------------------
 
+
 def _levels(tables) -> pd.DataFrame:
     return tables.levels.sort_values("position")
 
@@ -45,8 +46,14 @@ def focus_area_counts(tables) -> pd.DataFrame:
     rows = []
     for level in _levels(tables).itertuples():
         mine = areas[areas.level == level.id]
-        rows.append({"id": level.id, "name": level.name, "areas": int((mine.kind == "focus area").sum()),
-                     "open": bool((mine.kind == "list continues").any())})
+        rows.append(
+            {
+                "id": level.id,
+                "name": level.name,
+                "areas": int((mine.kind == "focus area").sum()),
+                "open": bool((mine.kind == "list continues").any()),
+            }
+        )
     return pd.DataFrame(rows, columns=["id", "name", "areas", "open"])
 
 
@@ -54,13 +61,14 @@ def scope_summary(tables) -> str:
     counts = focus_area_counts(tables)
     total = int(counts.areas.sum())
     parts = [f"{count(int(r.areas), 'focus area')} at {level_phrase(r.name)}" for r in counts.itertuples()]
-    text = (f"The contribution proposes {count(total, 'focus area')} of enhanced cooperation at "
-            f"{count(len(counts), 'level')} of international public policy issues pertaining to the Internet: "
-            f"{join(parts)} ({{numref}}`fig-focus-areas-by-level`).")
+    text = (
+        f"The contribution proposes {count(total, 'focus area')} of enhanced cooperation at "
+        f"{count(len(counts), 'level')} of international public policy issues pertaining to the Internet: "
+        f"{join(parts)} ({{numref}}`fig-focus-areas-by-level`)."
+    )
     opened = [level_phrase(r.name) for r in counts.itertuples() if r.open]
     if opened:
-        text += (f" The list for {join(opened)} is left open, ending with "
-                 f"“{md(_open_marker(tables))}”.")
+        text += f" The list for {join(opened)} is left open, ending with “{md(_open_marker(tables))}”."
     if total:
         top = counts[counts.areas == counts.areas.max()]
         if len(top) == len(counts) and len(counts) > 1:
@@ -95,9 +103,10 @@ def level_intro(tables, level_id: str) -> str:
     areas = tables.focus_areas
     mine = areas[areas.level == level_id]
     spec = _span(mine.source_lines)
-    text = (f"At {level_phrase(row['name'])}, the contribution lists "
-            f"{count(int(row['areas']), 'focus area')}" + (", and leaves the list open" if row["open"] else "")
-            + ":")
+    text = (
+        f"At {level_phrase(row['name'])}, the contribution lists "
+        f"{count(int(row['areas']), 'focus area')}" + (", and leaves the list open" if row["open"] else "") + ":"
+    )
     return with_notes(text, [source_note(spec)] if spec else [], f"lvl-{level_id}")
 
 
@@ -120,16 +129,19 @@ def alt_focus_areas_by_level(tables) -> str:
 
 # --- organizations ------------------------------------------------------------------
 
+
 def organization_summary(tables) -> str:
     orgs = tables.organizations
     roles = tables.organization_roles
     levels = _levels(tables)
     un = orgs[orgs.kind == "UN entity"]
     forums = orgs[orgs.kind == "forum"]
-    text = (f"The contribution names {count(len(orgs), 'organization')} to be involved in enhanced "
-            f"cooperation: {count(len(un), 'United Nations entity', 'United Nations entities')} and "
-            f"{count(len(forums), 'forum')} ({{numref}}`tab-organizations`, {{numref}}`fig-organization-matrix` "
-            "and {numref}`fig-organization-network`).")
+    text = (
+        f"The contribution names {count(len(orgs), 'organization')} to be involved in enhanced "
+        f"cooperation: {count(len(un), 'United Nations entity', 'United Nations entities')} and "
+        f"{count(len(forums), 'forum')} ({{numref}}`tab-organizations`, {{numref}}`fig-organization-matrix` "
+        "and {numref}`fig-organization-network`)."
+    )
     per_org = roles.groupby("organization")["level"].nunique()
     everywhere = sorted(per_org[per_org == len(levels)].index)
     several = sorted(per_org[(per_org > 1) & (per_org < len(levels))].index)
@@ -143,9 +155,11 @@ def organization_summary(tables) -> str:
     if len(per_level):
         top = per_level[per_level == per_level.max()].index
         names = dict(zip(levels.id, levels.name))
-        text += (f" {capital(join(level_phrase(names[level]) for level in top))} "
-                 f"{'names' if len(top) == 1 else 'each name'} the most United Nations entities, "
-                 f"{number(int(per_level.max()))}.")
+        text += (
+            f" {capital(join(level_phrase(names[level]) for level in top))} "
+            f"{'names' if len(top) == 1 else 'each name'} the most United Nations entities, "
+            f"{number(int(per_level.max()))}."
+        )
     return text
 
 
@@ -163,8 +177,11 @@ def organizations_at_level(tables, level_id: str) -> str:
         parts.append(f"{join(forums)} among the forums")
     body = "; ".join(parts) if parts else "no organization"
     spec = _span(mine.source_lines)
-    return with_notes(f"At {level_phrase(name)}, the contribution names {body}.",
-                      [source_note(spec)] if spec else [], f"org-{level_id}")
+    return with_notes(
+        f"At {level_phrase(name)}, the contribution names {body}.",
+        [source_note(spec)] if spec else [],
+        f"org-{level_id}",
+    )
 
 
 def alt_organization_matrix(tables) -> str:
@@ -176,8 +193,10 @@ def alt_organization_matrix(tables) -> str:
         un = list(mine[mine.column == "UN agencies"].organization)
         forums = list(mine[mine.column == "Forums"].organization)
         parts.append(f"{level.name}: UN agencies {', '.join(un) or 'none'}; forums {', '.join(forums) or 'none'}")
-    return ("Matrix of organizations (rows) by level (columns); a filled square marks the UN agencies column, "
-            f"a hollow circle the forums column. {'. '.join(parts)}.")
+    return (
+        "Matrix of organizations (rows) by level (columns); a filled square marks the UN agencies column, "
+        f"a hollow circle the forums column. {'. '.join(parts)}."
+    )
 
 
 def alt_organization_network(tables) -> str:
@@ -186,24 +205,34 @@ def alt_organization_network(tables) -> str:
     orgs = tables.organizations
     un = orgs[orgs.kind == "UN entity"].acronym
     forums = orgs[orgs.kind == "forum"].acronym
-    return (f"Diagram linking {len(un)} UN entities on the left and {len(forums)} forums on the right to the "
-            f"{len(tables.levels)} levels in the middle. "
-            + "; ".join(f"{o} is linked to {per_org.get(o, 0)} level{'s' if per_org.get(o, 0) != 1 else ''}"
-                        for o in list(un) + list(forums)) + ".")
+    return (
+        f"Diagram linking {len(un)} UN entities on the left and {len(forums)} forums on the right to the "
+        f"{len(tables.levels)} levels in the middle. "
+        + "; ".join(
+            f"{o} is linked to {per_org.get(o, 0)} level{'s' if per_org.get(o, 0) != 1 else ''}"
+            for o in list(un) + list(forums)
+        )
+        + "."
+    )
 
 
 # --- characteristics ----------------------------------------------------------------
 
+
 def characteristics_summary(tables) -> str:
     chars = tables.characteristics.sort_values("position")
     items = [md(lower_first(t)) for t in chars.text]
-    text = (f"The contribution lists {count(len(chars), 'high-level characteristic')} of enhanced "
-            f"cooperation: {join(items)}.")
+    text = (
+        f"The contribution lists {count(len(chars), 'high-level characteristic')} of enhanced "
+        f"cooperation: {join(items)}."
+    )
     echoes = characteristic_echoes(tables)
     if echoes:
         parts = [f"“{md(lower_first(c))}” ({md(where)})" for c, where in echoes]
-        text += (f" {capital(number(len(echoes)))} of them echo the wording of the texts the contribution "
-                 f"recalls: {join(parts)}.")
+        text += (
+            f" {capital(number(len(echoes)))} of them echo the wording of the texts the contribution "
+            f"recalls: {join(parts)}."
+        )
     return text
 
 
@@ -227,6 +256,7 @@ def citation(instrument: str, paragraph: str) -> str:
 
 # --- mandate and meetings -----------------------------------------------------------
 
+
 def mandate_quotes(tables, instrument: str) -> str:
     """The paragraphs of one instrument the contribution recalls, as block quotes with citations."""
     mandates = tables.mandate_paragraphs
@@ -243,12 +273,14 @@ def mandate_intro(tables, instrument: str) -> str:
     mine = mandates[mandates.instrument == instrument].sort_values("position")
     paras = [md(p) for p in mine.paragraph]
     word = "paragraph" if len(paras) == 1 else "paragraphs"
-    what = (f"General Assembly resolution {md(instrument)}" if instrument.startswith("A/RES/")
-            else f"the {md(instrument)}")
+    what = (
+        f"General Assembly resolution {md(instrument)}" if instrument.startswith("A/RES/") else f"the {md(instrument)}"
+    )
     spec = _span(mine.source_lines)
     key = "mandate-" + re.sub(r"[^a-z0-9]", "", instrument.lower())
-    return with_notes(f"The contribution recalls {word} {join(paras)} of {what}:",
-                      [source_note(spec)] if spec else [], key)
+    return with_notes(
+        f"The contribution recalls {word} {join(paras)} of {what}:", [source_note(spec)] if spec else [], key
+    )
 
 
 def membership(tables) -> str:
@@ -257,8 +289,9 @@ def membership(tables) -> str:
     for g in groups.itertuples():
         note = f" ({md(g.note)})" if pd.notna(g.note) and g.note else ""
         parts.append(f"{md(g.group)}, {number(int(g.seats))}{note}")
-    return (f"The Working Group had {count(int(groups.seats.sum()), 'member')}, by stakeholder group: "
-            f"{'; '.join(parts)}.")
+    return (
+        f"The Working Group had {count(int(groups.seats.sum()), 'member')}, by stakeholder group: {'; '.join(parts)}."
+    )
 
 
 def meetings_summary(tables, meeting: int | None) -> str:
@@ -269,14 +302,15 @@ def meetings_summary(tables, meeting: int | None) -> str:
     if len(places) == 1:
         text += f", all in {md(places[0])}"
     if len(dated):
-        text += (f", between {un_date(dated.start_date.min().date())} and "
-                 f"{un_date(dated.end_date.max().date())}")
+        text += f", between {un_date(dated.start_date.min().date())} and {un_date(dated.end_date.max().date())}"
     text += " ({numref}`fig-meetings-timeline`)."
     undated = meetings[meetings.start_date.isna()]
     if len(undated):
         which = join(ordinal(int(n)) for n in undated.number)
-        text += (f" The date of the {which} meeting{'s' if len(undated) > 1 else ''} was not found in the "
-                 "sources consulted and is left blank rather than guessed.")
+        text += (
+            f" The date of the {which} meeting{'s' if len(undated) > 1 else ''} was not found in the "
+            "sources consulted and is left blank rather than guessed."
+        )
     if meeting is not None:
         row = meetings[meetings.number == meeting]
         if len(row):
@@ -317,33 +351,43 @@ def alt_meetings_timeline(tables, meeting: int | None) -> str:
 
 # --- report outline -----------------------------------------------------------------
 
+
 def outline_summary(tables) -> str:
     structure = tables.report_structure
     top = structure[structure.parent.isna()].sort_values("position")
     subs = structure[structure.parent.notna()]
     names = [f"“{md(t)}”" for t in top.title]
-    return (f"The contribution proposes a report in {count(len(top), 'part')}: {join(names)}, with "
-            f"{count(len(subs), 'subsection')} under the {'parts' if subs.parent.nunique() > 1 else 'part'} "
-            f"on {join(md(lower_first(t)) for t in top[top.id.isin(subs.parent)].title)} "
-            "({numref}`tab-report-outline`). This report follows that outline.")
+    return (
+        f"The contribution proposes a report in {count(len(top), 'part')}: {join(names)}, with "
+        f"{count(len(subs), 'subsection')} under the {'parts' if subs.parent.nunique() > 1 else 'part'} "
+        f"on {join(md(lower_first(t)) for t in top[top.id.isin(subs.parent)].title)} "
+        "({numref}`tab-report-outline`). This report follows that outline."
+    )
 
 
 # --- format and recommendations -----------------------------------------------------
+
 
 def format_summary(tables) -> str:
     forms = tables.format_options.sort_values("position")
     start = [f"a {md(f)}" for f in forms[forms.stage == "starting form"].form]
     end = [f"a {md(f)}" for f in forms[forms.stage == "end form"].form]
     hosts = [md(h) for h in tables.hosting_options.sort_values("position").host]
-    text = (f"The contribution sees {count(len(forms), 'form')} the body or mechanism could take: "
-            f"{join([f'a {md(f)}' for f in forms.form], 'or')} ({{numref}}`fig-format-path`).")
+    text = (
+        f"The contribution sees {count(len(forms), 'form')} the body or mechanism could take: "
+        f"{join([f'a {md(f)}' for f in forms.form], 'or')} ({{numref}}`fig-format-path`)."
+    )
     if start and end:
-        text += (f" It allows for an evolutionary path: beginning with {join(start, 'or')}, which later "
-                 f"evolves into {join(end, 'or')}.")
+        text += (
+            f" It allows for an evolutionary path: beginning with {join(start, 'or')}, which later "
+            f"evolves into {join(end, 'or')}."
+        )
     if hosts:
-        text += (f" Should the process begin with a {join([md(f) for f in forms[forms.stage == 'starting form'].form], 'or')}, "
-                 f"the contribution asks that its hosting in a United Nations organization such as "
-                 f"{join(hosts)} be discussed.")
+        text += (
+            f" Should the process begin with a {join([md(f) for f in forms[forms.stage == 'starting form'].form], 'or')}, "
+            f"the contribution asks that its hosting in a United Nations organization such as "
+            f"{join(hosts)} be discussed."
+        )
     spec = _span(list(forms.source_lines) + list(tables.hosting_options.source_lines))
     return with_notes(text, [source_note(spec)] if spec else [], "format")
 
@@ -383,8 +427,9 @@ def body_paragraphs(tables) -> list[str]:
     """The paragraphs on the proposed body/mechanism, verbatim, each with its source lines."""
     recs = tables.recommendations
     mine = recs[recs.kind == "body/mechanism"].sort_values("position")
-    return [with_notes(md(r.text), [source_note(r.source_lines)], f"body-{i + 1}")
-            for i, r in enumerate(mine.itertuples())]
+    return [
+        with_notes(md(r.text), [source_note(r.source_lines)], f"body-{i + 1}") for i, r in enumerate(mine.itertuples())
+    ]
 
 
 def statements(tables, section_id: str) -> list[str]:
@@ -395,17 +440,20 @@ def statements(tables, section_id: str) -> list[str]:
 
 # --- front matter -------------------------------------------------------------------
 
+
 def summary(tables) -> str:
     counts = focus_area_counts(tables)
     recs = tables.recommendations
-    return (f"This paper sets out the structure and content that a contribution to the Working Group on "
-            f"Enhanced Cooperation proposes for the Group’s report. The contribution identifies "
-            f"{count(int(counts.areas.sum()), 'focus area')} of enhanced cooperation at "
-            f"{count(len(counts), 'level')}, {count(len(tables.characteristics), 'high-level characteristic')} "
-            f"and {count(len(tables.organizations), 'international organization or forum', 'international organizations and forums')} "
-            f"to be involved, and makes {count(int((recs.kind == 'recommendation').sum()), 'recommendation')}, "
-            f"followed by {count(int((recs.kind == 'body/mechanism').sum()), 'paragraph')} on a proposed "
-            "United Nations body or mechanism.")
+    return (
+        f"This paper sets out the structure and content that a contribution to the Working Group on "
+        f"Enhanced Cooperation proposes for the Group’s report. The contribution identifies "
+        f"{count(int(counts.areas.sum()), 'focus area')} of enhanced cooperation at "
+        f"{count(len(counts), 'level')}, {count(len(tables.characteristics), 'high-level characteristic')} "
+        f"and {count(len(tables.organizations), 'international organization or forum', 'international organizations and forums')} "
+        f"to be involved, and makes {count(int((recs.kind == 'recommendation').sum()), 'recommendation')}, "
+        f"followed by {count(int((recs.kind == 'body/mechanism').sum()), 'paragraph')} on a proposed "
+        "United Nations body or mechanism."
+    )
 
 
 def masthead(settings: dict, tables, date: dt.date) -> str:
@@ -425,24 +473,26 @@ def masthead(settings: dict, tables, date: dt.date) -> str:
         ("un-mh-meta", meta),
         ("un-mh-session", session),
     ]
-    inner = "\n".join(f":::{{container}} {cls}\n" + "\\\n".join(x if x else "&#8203;" for x in rows) + "\n:::"
-                       for cls, rows in blocks)
+    inner = "\n".join(
+        f":::{{container}} {cls}\n" + "\\\n".join(x if x else "&#8203;" for x in rows) + "\n:::" for cls, rows in blocks
+    )
     return f"::::{{container}} un-masthead\n{inner}\n::::"
 
 
 def edition(settings: dict, tables, date: dt.date) -> str:
     """Which edition this is: symbol (or draft), date, and the checksum of the data it was built from."""
     symbol = f"symbol {md(settings['symbol'])}" if settings["symbol"] else "draft, no document symbol"
-    return (f":::{{container}} un-edition\nEdition: {symbol}, {un_date(date)}. Data checksum (SHA-256 of "
-            f"the data package, as in the build's `manifest.json`): `{tables.digest()}`.\n:::")
+    return (
+        f":::{{container}} un-edition\nEdition: {symbol}, {un_date(date)}. Data checksum (SHA-256 of "
+        f"the data package, as in the build's `manifest.json`): `{tables.digest()}`.\n:::"
+    )
 
 
 def notices(settings: dict) -> list[str]:
     """The draft notice, the editing line and the contributor's disclaimer, as configured."""
     out = []
     if not settings["symbol"]:
-        out.append("**Draft.** This paper has no document symbol: it is a working draft, not an official "
-                   "document.")
+        out.append("**Draft.** This paper has no document symbol: it is a working draft, not an official document.")
     if settings["reproduced_without_formal_editing"]:
         out.append("*This document is being reproduced without formal editing.*")
     if settings["disclaimer"]:
@@ -451,6 +501,7 @@ def notices(settings: dict) -> list[str]:
 
 
 # --- tables and annexes -------------------------------------------------------------
+
 
 def outline_rows(tables) -> list[list[str]]:
     structure = tables.report_structure.sort_values("position")
@@ -462,8 +513,10 @@ def background_intro(tables) -> str:
     row = structure[structure.number == "2"]
     text = "This chapter follows the part of the proposed outline on background."
     if len(row) and pd.notna(row.description.iloc[0]):
-        text += (f" The contribution says that it “{md(lower_first(row.description.iloc[0]))}”, and gives "
-                 "the examples that follow.")
+        text += (
+            f" The contribution says that it “{md(lower_first(row.description.iloc[0]))}”, and gives "
+            "the examples that follow."
+        )
     return text
 
 
@@ -482,10 +535,12 @@ def organization_rows(tables) -> list[list[str]]:
 
 def data_annex_intro(tables) -> str:
     n_rows = sum(len(frame) for frame in tables.values())
-    return (f"The report is built from {count(len(tables), 'table')} ({count(n_rows, 'row')} in all), "
-            "described by the data package `datapackage.json` and validated against it before every build. "
-            "They are reproduced here in full; the column `source_lines` points to the lines of the source "
-            "text (annex III).")
+    return (
+        f"The report is built from {count(len(tables), 'table')} ({count(n_rows, 'row')} in all), "
+        "described by the data package `datapackage.json` and validated against it before every build. "
+        "They are reproduced here in full; the column `source_lines` points to the lines of the source "
+        "text (annex III)."
+    )
 
 
 def data_downloads(tables) -> str:
@@ -501,11 +556,12 @@ def data_downloads(tables) -> str:
         what = f"{f['format']}, {count(len(tables[f['table']]), 'row')}" if f["table"] else f["format"]
         href = quote(f"../{FOLDER}/{f['name']}")  # percent-encoded: no Markdown syntax survives in it
         items.append(f"- [{md(f['name'])}](<{href}>){{.external}} ({md(what)}): {md(f['title'])}")
-    return ("::::{container} un-web-only wgec-data-downloads\n:name: data-downloads\n\n"
-            "The tables can be downloaded as CSV files (UTF-8; a text cell that starts with `=`, `+`, `-` or `@` "
-            "is prefixed with an apostrophe so that spreadsheet programs do not run it as a formula), as one "
-            "Excel workbook with a sheet per table, and with the data package descriptor:\n\n"
-            + "\n".join(items) + "\n::::")
+    return (
+        "::::{container} un-web-only wgec-data-downloads\n:name: data-downloads\n\n"
+        "The tables can be downloaded as CSV files (UTF-8; a text cell that starts with `=`, `+`, `-` or `@` "
+        "is prefixed with an apostrophe so that spreadsheet programs do not run it as a formula), as one "
+        "Excel workbook with a sheet per table, and with the data package descriptor:\n\n" + "\n".join(items) + "\n::::"
+    )
 
 
 def data_tables(tables):
@@ -532,36 +588,55 @@ def corrections_intro(tables) -> str:
     fixes = tables.corrections
     applied = fixes[fixes.applied]
     kept = fixes[~fixes.applied]
-    text = (f"The contribution was received as an OCR transcript of a paper copy. {capital(count(len(applied), 'reading'))} "
-            "of damaged text were applied when its content was transcribed into the tables "
-            "({numref}`tab-corrections`)")
+    text = (
+        f"The contribution was received as an OCR transcript of a paper copy. {capital(count(len(applied), 'reading'))} "
+        "of damaged text were applied when its content was transcribed into the tables "
+        "({numref}`tab-corrections`)"
+    )
     by_kind = applied.groupby("kind").size()
     if len(by_kind):
         text += " (" + join(f"{number(int(n))} {md(k)}" for k, n in by_kind.items()) + ")"
     text += "."
     if len(kept):
-        text += (f" {capital(count(len(kept), 'passage'))} that could look like damage {'was' if len(kept) == 1 else 'were'} "
-                 "kept as printed, because {} the author’s wording or a reading that is only a gloss.".format(
-                     "it is" if len(kept) == 1 else "they are"))
+        text += (
+            f" {capital(count(len(kept), 'passage'))} that could look like damage {'was' if len(kept) == 1 else 'were'} "
+            "kept as printed, because {} the author’s wording or a reading that is only a gloss.".format(
+                "it is" if len(kept) == 1 else "they are"
+            )
+        )
     unsure = applied[applied.confidence.isin(["medium", "low"])]
     if len(unsure):
-        text += (" Readings of less than high confidence: "
-                 + join(f"“{md(r.as_printed)}” read as “{md(r.reading)}” ({md(r.confidence)})" for r in unsure.itertuples())
-                 + ".")
+        text += (
+            " Readings of less than high confidence: "
+            + join(f"“{md(r.as_printed)}” read as “{md(r.reading)}” ({md(r.confidence)})" for r in unsure.itertuples())
+            + "."
+        )
     return text
 
 
 def correction_rows(tables) -> list[list]:
     fixes = tables.corrections.sort_values(["line", "id"])
-    return [[str(f.line), f.as_printed, f.reading, f.kind, "yes" if f.applied else "no",
-             f.confidence if pd.notna(f.confidence) else None, f.reason] for f in fixes.itertuples()]
+    return [
+        [
+            str(f.line),
+            f.as_printed,
+            f.reading,
+            f.kind,
+            "yes" if f.applied else "no",
+            f.confidence if pd.notna(f.confidence) else None,
+            f.reason,
+        ]
+        for f in fixes.itertuples()
+    ]
 
 
 def source_intro(tables) -> str:
     n = len(tables.source_lines())
     source = tables.descriptor["sources"][0]
-    return (f"The text of the contribution as received ({md(source.get('title', 'source'))}), "
-            f"{count(n, 'line')}, reproduced exactly, OCR damage included. The tables cite it by line number.")
+    return (
+        f"The text of the contribution as received ({md(source.get('title', 'source'))}), "
+        f"{count(n, 'line')}, reproduced exactly, OCR damage included. The tables cite it by line number."
+    )
 
 
 def numbered_source(tables) -> str:
@@ -571,10 +646,12 @@ def numbered_source(tables) -> str:
 
 
 def provenance_intro(tables, date: dt.date) -> str:
-    return (f"This edition was built on {un_date(date)} from the files in {{numref}}`tab-provenance-files` "
-            "(with their SHA-256 checksums), by the tools in {numref}`tab-provenance-tools`. The same files and "
-            "tools give the same report, byte for byte; the build's `manifest.json` also lists the checksum "
-            "of every output.")
+    return (
+        f"This edition was built on {un_date(date)} from the files in {{numref}}`tab-provenance-files` "
+        "(with their SHA-256 checksums), by the tools in {numref}`tab-provenance-tools`. The same files and "
+        "tools give the same report, byte for byte; the build's `manifest.json` also lists the checksum "
+        "of every output."
+    )
 
 
 def provenance_rows(tables) -> list[list[str]]:
