@@ -31,7 +31,7 @@ def main() -> None:
             "3.11",
             "--quiet",
             "-o",
-            str(LOCK),
+            LOCK.name,
         ],
         cwd=ROOT,
         check=True,
