@@ -202,8 +202,11 @@ def build(
     jobs: int | None = None,
     docx: bool = False,
     latex: bool = False,
+    locked: bool = False,
 ) -> dict:
-    """Build the requested outputs from ``data_dir`` into ``out``; returns a summary."""
+    """Build the requested outputs from ``data_dir`` into ``out``; returns a summary.
+
+    ``locked``: the caller holds :func:`~wgec.pipeline.lock.lock` on ``out`` already (the preview)."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
     wanted = [
@@ -213,7 +216,7 @@ def build(
         raise BuildError(f"{out}: expected an output folder, but this is a file")
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
-    with lock(out), interruptible(), _source_date():
+    with contextlib.nullcontext() if locked else lock(out), interruptible(), _source_date():
         state = manifest.state(data_path, variant)
         stale, _ = manifest.stale(out, state, wanted) if data_path.is_dir() else (wanted, [])
         if not stale:
