@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import re
 import string
 from collections.abc import Iterable, Sequence
@@ -27,9 +28,57 @@ def md(value) -> str:
     return "".join(_ESCAPE.get(ch, ch) for ch in str(value))
 
 
+_NOTES: list[str] = []  # footnote definitions waiting for the block that references them
+_KEYS = itertools.count(1)
+
+
 def show(markdown: str) -> None:
-    """Put generated Markdown on the page (one paragraph or block per call)."""
-    display(Markdown(markdown))
+    """Put generated Markdown on the page (one paragraph or block per call), followed by the
+    definitions of the footnotes made for it (:func:`footnote`), so that each block holds its
+    footnotes' references and definitions together."""
+    notes = "\n".join(_NOTES)
+    _NOTES.clear()
+    display(Markdown(f"{markdown}\n\n{notes}" if notes else markdown))
+
+
+def footnote(note: str, key: str = "fn") -> "RawMd":
+    """A footnote whose text is ``note`` (Markdown, already safe): returns its reference; the
+    definition goes with the next block put on the page. Each reference has a note of its own
+    (the print layout moves every note to its reference)."""
+    label = f"{re.sub(r'[^A-Za-z0-9-]', '-', key)}-{next(_KEYS)}"
+    _NOTES.append(f"[^{label}]: {note}")
+    return RawMd(f"[^{label}]")
+
+
+class RawMd(str):
+    """Markdown that is already safe (built by this package from escaped data: a quotation, a
+    footnote, a mark): :func:`say` and :func:`table` put it on the page as it is."""
+
+
+def raw_md(markdown: str) -> RawMd:
+    return RawMd(markdown)
+
+
+def escape(value) -> str:
+    """A value for a sentence or a cell: :class:`RawMd` as it is, anything else as literal text."""
+    return value if isinstance(value, RawMd) else md(value)
+
+
+def phrase(template: str, **values) -> RawMd:
+    """A part of a sentence, made as :func:`say` makes one, to pass to :func:`say` as a value."""
+    from .words import fill
+
+    return RawMd(fill(template, escape, **values))
+
+
+def say(template: str, **values) -> None:
+    """A sentence of the report with values from the data: ``template`` is the writer's own
+    Markdown (MyST roles such as ``{numref}`fig-x``` included) and stays as written; each
+    ``{name}`` is replaced by its value, escaped (data is literal text) unless it is
+    :class:`RawMd`. ``page.say("The contribution lists {areas}.", areas=words.count(21, "area"))``."""
+    from .words import fill
+
+    show(fill(template, escape, **values))
 
 
 class SvgImage:
@@ -97,16 +146,29 @@ def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: s
 
 
 def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
-    """Column widths in proportion to what the columns hold (a fixed table layout needs them)."""
+    """Column widths in proportion to what the columns hold (a fixed table layout needs them):
+    never narrower than the longest word of the heading, nor than a short code in the column
+    (an identifier is not broken in the middle)."""
     widths = []
     for i, title in enumerate(header):
-        cells = [len(str(row[i])) if row[i] is not None else 1 for row in rows] or [0]
+        texts = [_plain(row[i]) for row in rows if row[i] is not None]
+        cells = [len(t) for t in texts] or [0]
         typical = max(sum(cells) / len(cells), min(max(cells), 14))  # short codes keep their width
-        widths.append(int(max(len(str(title)) * 0.8, 4, min(typical, 60))))
+        longest_word = max((len(w) for w in _plain(title).split()), default=0)
+        longest_code = max((len(w) for t in texts for w in t.split() if len(w) <= 16), default=0)
+        widths.append(int(max(longest_word * 1.1, longest_code * 1.1, 4, min(typical, 60))))
     return widths
 
 
+def _plain(value) -> str:
+    """A cell's text without the markup of a quotation (``[text]{.class}``) or an escape."""
+    text = re.sub(r"\]\{[^}]*\}", "", str(value)) if isinstance(value, RawMd) else str(value)
+    return re.sub(r"\\(.)", r"\1", text.replace("[", "")) if isinstance(value, RawMd) else text
+
+
 def _cell(value) -> str:
+    if isinstance(value, RawMd):  # a block (a list, say) continues on lines indented under its item
+        return value.replace("\n", "\n      ")
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     text = str(value)
