@@ -63,7 +63,7 @@ class Source:
             line = self.lines[n - 1]
             lead = len(line) - len(line.lstrip())
             body = line.strip()
-            if chars and body and not chars[-1][0] == "-":
+            if chars and body and chars[-1][0] != "-":
                 chars.append((" ", self.starts[n - 1] - 1))
             chars += [(ch, self.starts[n - 1] + lead + i) for i, ch in enumerate(body)]
         out, offsets = [], []

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 import matplotlib
 
 matplotlib.use("Agg")
+import itertools
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
@@ -221,7 +223,7 @@ def format_path(tables):
                          wrap=max(int(width * 60), 12), line=line)
             ax.text(x, 1.06, _wrap(f"“{group}”", 28, 1), ha="center", fontsize=10, fontweight="bold")
             placed.append((x, ys))
-        for (x0, ys0), (x1, ys1) in zip(placed[1:], placed[2:]):  # the path: each form into the next group's
+        for (x0, ys0), (x1, ys1) in itertools.pairwise(placed):  # the path: each form into the next group's
             for y0 in ys0.values():
                 for y1 in ys1.values():
                     ax.add_patch(FancyArrowPatch((x0 + width / 2, y0), (x1 - width / 2, y1), arrowstyle="-|>",

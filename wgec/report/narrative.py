@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -42,7 +42,7 @@ def parts(tables) -> pd.DataFrame:
     frame["first"] = [line_range(s).start for s in frame.source_lines]
     frame = frame.sort_values("first")
     total = len(tables.source_lines())
-    frame["last"] = list(frame["first"].iloc[1:] - 1) + [total]
+    frame["last"] = [*list(frame["first"].iloc[1:] - 1), total]
     return frame
 
 

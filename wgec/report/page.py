@@ -41,7 +41,7 @@ def show(markdown: str) -> None:
     display(Markdown(f"{markdown}\n\n{notes}" if notes else markdown))
 
 
-def footnote(note: str, key: str = "fn") -> "RawMd":
+def footnote(note: str, key: str = "fn") -> RawMd:
     """A footnote whose text is ``note`` (Markdown, already safe): returns its reference; the
     definition goes with the next block put on the page. Each reference has a note of its own
     (the print layout moves every note to its reference)."""

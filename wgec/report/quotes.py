@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from .page import RawMd, footnote, md
 from .words import lines as line_words
@@ -132,7 +132,7 @@ def block(items: Sequence[Passage], elsewhere: bool = False) -> str:
             pending = []
             i += len(run)
         else:
-            paragraphs.append(close(_quoted(p, elsewhere), pending + [p]))
+            paragraphs.append(close(_quoted(p, elsewhere), [*pending, p]))
             pending = []
             i += 1
     if pending:  # headings with nothing under them: the last one carries their footnote
