@@ -298,10 +298,16 @@ def columns(tables) -> list[str]:
     return [h for h in headings if h in used] + [c for c in used if c not in headings]
 
 
-def column_heading(tables, column: str) -> Passage:
+def column_heading(tables, column: str) -> RawMd:
+    """A column of the contribution's table named in a sentence: its heading quoted (a passage
+    quoted again), or, when the table's headings do not give it, the name in quotation marks."""
+    from .quotes import inline
+
     frame = tables.table_headings
-    row = frame[(frame.kind == "column") & (frame.text == column)].iloc[0]
-    return Passage(str(row.text), str(row.source_lines))
+    found = frame[(frame.kind == "column") & (frame.text == column)]
+    if found.empty:
+        return RawMd(f"“{md(column)}”")
+    return inline(Passage(str(found.text.iloc[0]), str(found.source_lines.iloc[0])), elsewhere=True)
 
 
 def organizations_in(tables, column: str) -> list[str]:
@@ -348,10 +354,8 @@ def organization_table(tables) -> tuple[list[RawMd], list[list[RawMd]], str]:
 
 def per_column(tables, figures: bool) -> RawMd:
     """'12 in its column “UN agencies” and 3 in its column “Forums”' (the headings quoted)."""
-    from .quotes import inline
-
-    return RawMd(join(f"{number(len(organizations_in(tables, c)), figures)} in its column "
-                      f"{inline(column_heading(tables, c), elsewhere=True)}" for c in columns(tables)))
+    return RawMd(join(f"{number(len(organizations_in(tables, c)), figures)} in its column {column_heading(tables, c)}"
+                      for c in columns(tables)))
 
 
 def unsure(tables) -> RawMd:

@@ -101,9 +101,10 @@ def span(specs: Iterable[str]) -> str:
 
 
 def _key(paragraph: str) -> tuple:
-    """'35 (a)' sorts after '35' and before '58'; the main number is the part before any space."""
+    """'35 (a)' sorts after '35' and before '58': by the main number (the part before any space),
+    its digits as numbers."""
     main = str(paragraph).split()[0]
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", main) if p)
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", main) if p)
 
 
 def paragraphs(numbers: Iterable[str]) -> str:
