@@ -7,10 +7,9 @@ import zipfile
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import edit, run_wgec
+from conftest import edit, edit_quote, run_wgec
 from docx import Document
 from lxml import etree
-from test_narrative import append
 
 from wgec import paths, settings
 from wgec.book.toc import toc_plan
@@ -235,8 +234,7 @@ HOSTILE = "Resilience of **undersea** <b>cables</b> {raw}`html` $x^2$ [^1] &amp;
 def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-docx")
     shutil.copytree(paths.DATA_DIR, root / "data")
-    append(root / "data" / "focus_areas.csv", id="FA-INF-5", level="infrastructural", position="5", text=HOSTILE,
-           kind="focus area", source_lines="103")
+    edit_quote(root / "data", "focus_areas.csv", 109, "Affordability and universal access", HOSTILE)
     result = run_wgec("docx", "--data", root / "data", "--out", root / "out")
     assert result.returncode == 0, result.stderr[-3000:]
     return root

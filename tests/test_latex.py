@@ -16,7 +16,7 @@ import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import data_with_organizations, edit, run_wgec
+from conftest import data_with_organizations, edit, edit_quote, run_wgec
 from pypdf import PdfReader
 from test_pdf import NAMES, flat, pdftotext
 
@@ -202,9 +202,8 @@ def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("latex-hostile")
     shutil.copytree(paths.DATA_DIR, root / "data")
     tables = data.load(root / "data")
-    area = tables.focus_areas.iloc[0].text
     org = tables.organizations.iloc[0]["name"]
-    edit(root / "data" / "focus_areas.csv", area, HOSTILE)
+    edit_quote(root / "data", "focus_areas.csv", 109, "Affordability and universal access", HOSTILE)
     edit(root / "data" / "organizations.csv", org, HOSTILE.replace("{d}", "{e}"))
     result = run_wgec("pdf", "--engine", "latex", "--data", root / "data", "--out", root / "out")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -220,7 +219,7 @@ def test_hostile_data_strings_stay_literal(hostile):
 
 def test_a_failing_xelatex_leaves_the_previous_pdf_and_says_where_the_log_is(hostile, tmp_path):
     before = sha(hostile / "out" / "pdf" / NAME)
-    edit(hostile / "data" / "focus_areas.csv", HOSTILE, HOSTILE + " again")  # stale: the build runs
+    edit_quote(hostile / "data", "focus_areas.csv", 109, HOSTILE, HOSTILE + " again")  # stale: the build runs
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "latexmk").write_text("#!/bin/sh\nfor a in \"$@\"; do name=$(basename \"$a\" .tex); done\n"

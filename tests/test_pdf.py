@@ -302,3 +302,24 @@ def test_qpdf_finds_the_pdf_sound(built, name):
     result = subprocess.run(["qpdf", "--check", str(built / "pdf" / name)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "No syntax or stream encoding errors found" in result.stdout
+
+
+def test_identifiers_in_the_annex_tables_are_never_broken(pdf, tables):
+    """A key or code of the data (FA-CON-10, C-07, P-III-2-1, 103-104) is set on one line."""
+    layout = pdftotext(pdf, "-layout")
+    tokens = set(re.findall(r"\S+", layout))
+    for table, column in (("focus_areas", "id"), ("corrections", "id"), ("parts", "id"), ("statements", "id"),
+                          ("recommendations", "id"), ("mandate_paragraphs", "id"), ("focus_areas", "source_lines"),
+                          ("levels", "id")):
+        for value in tables[table][column]:
+            assert str(value) in tokens, (table, column, value)
+
+
+def test_the_contributors_words_are_quoted_not_numbered(pdf, tables):
+    """The contributor's paragraphs are set as quotations (indented, unnumbered), never as the
+    report's own numbered paragraphs."""
+    layout = pdftotext(pdf, "-layout")
+    for text in tables.recommendations.text:
+        first = " ".join(text.split()[:6])
+        line = next(line for line in layout.splitlines() if first in re.sub(r"\s+", " ", line))
+        assert not re.match(r"\s*\d+\.\s", line), line

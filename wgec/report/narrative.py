@@ -195,9 +195,9 @@ def hedge_note(reading: Reading) -> RawMd:
 
 
 def hedge_plain(reading: Reading) -> str:
-    """The same note as plain text (alt text)."""
-    return (f"an uncertain reading ({reading.confidence} confidence) of the printed “{reading.as_printed}”, "
-            f"{lines(str(reading.line))}")
+    """The same note as plain text (alt text): 'uncertain reading of the printed “UNDECA”, line 207, medium confidence'."""
+    return (f"uncertain reading of the printed “{reading.as_printed}”, {lines(str(reading.line))}, "
+            f"{reading.confidence} confidence")
 
 
 def name(tables, acronym: str, level: str | None = None) -> RawMd:
@@ -260,7 +260,8 @@ def per_level(tables, figures: bool) -> RawMd:
     """'4 at the infrastructural level, 10 at the content level and 7 at the social-economic
     development level', in one number style."""
     counts = focus_area_counts(tables)
-    return RawMd(join(f"{number(int(r.areas), figures)} at {level_phrase(r.name)}" for r in counts.itertuples()))
+    return RawMd(join(f"{number(int(r.areas), figures) if r.areas else 'none'} at {level_phrase(r.name)}"
+                      for r in counts.itertuples()))
 
 
 def focus_area_table(tables) -> tuple[list[RawMd], list[list[RawMd]], str]:
@@ -581,15 +582,11 @@ def _show(value):
 
 
 def identifier_columns(resource: dict) -> list[int]:
-    """The columns (1-based) of a table that hold identifiers: keys and patterned codes, which
-    the annex tables never break in the middle."""
-    schema = resource["schema"]
-    keys = schema.get("primaryKey", [])
-    keys = {keys} if isinstance(keys, str) else set(keys)
-    for fk in schema.get("foreignKeys", []):
-        keys |= {fk["fields"]} if isinstance(fk["fields"], str) else set(fk["fields"])
-    return [i for i, f in enumerate(schema["fields"], start=1)
-            if f["name"] in keys or "pattern" in f.get("constraints", {}) or f.get("type") in ("integer", "date")]
+    """The columns (1-based) of a table that hold codes: identifiers with a pattern, values of an
+    enumeration, numbers and dates, which the annex tables never break in the middle. (A key of
+    free text, an acronym say, may be any length: it wraps.)"""
+    return [i for i, f in enumerate(resource["schema"]["fields"], start=1)
+            if {"pattern", "enum"} & set(f.get("constraints", {})) or f.get("type") in ("integer", "date", "boolean")]
 
 
 def data_tables(tables):
