@@ -124,7 +124,7 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(pdf, built_book):
     html_count = sum(
         len(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("span.un-para-num"))
         for p in (built_book / "notebooks").glob("*.html"))
-    assert html_count > 20
+    assert html_count > 12  # the report's own paragraphs: the contributor's words are quotations
     assert numbers == list(range(1, html_count + 1))
 
 

@@ -99,11 +99,13 @@ def test_page_one_has_the_masthead(pdf):
 
 
 def test_everything_in_the_data_is_in_the_text_layer(text, tables):
+    # pdftotext takes the hyphen of "e-health" broken at the end of a line for a hyphenation and
+    # drops it ("e-\nhealth" -> "ehealth"): compare without hyphens.
+    unhyphenated = text.replace("-", "")
     for table, column in [("focus_areas", "text"), ("organizations", "acronym"), ("organizations", "name"),
-                          ("characteristics", "text"), ("recommendations", "text")]:
+                          ("characteristics", "text"), ("recommendations", "text"), ("statements", "text")]:
         for value in tables[table][column]:
-            value = flat(value)
-            assert value in text or (value[:1].lower() + value[1:]) in text, (table, value)
+            assert flat(value).replace("-", "") in unhyphenated, (table, value)  # as printed: never lower-cased
 
 
 def test_section_headings_are_in_the_text_layer(text, built_book):
@@ -116,7 +118,8 @@ def test_section_headings_are_in_the_text_layer(text, built_book):
 
 def test_paragraph_numbers_are_consecutive_and_match_the_html(pdf, built_book):
     layout = pdftotext(pdf, "-layout")
-    numbers = [int(m) for m in re.findall(r"^\s{0,12}(\d+)\.\s{2,}\S", layout, re.M)]
+    # A paragraph number stands at the margin; a table's cells ("1." in the draft structure) are indented.
+    numbers = [int(m) for m in re.findall(r"^(\d+)\.\s{2,}\S", layout, re.M)]
     html_count = sum(
         len(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("span.un-para-num"))
         for p in (built_book / "notebooks").glob("*.html"))
@@ -188,7 +191,8 @@ def test_text_layer_reads_in_document_order(built, built_book, name, reader_):
     text = "\n".join(line for line in text.splitlines() if not re.search(r"\.{5,}", line))  # not the contents
     text = _squeeze(text)
     masthead, title, items = _reading_plan(built_book)
-    assert len(items) >= 30 and sum(item[0].isdigit() for item in items) >= 20
+    # The report's own numbered paragraphs (the contributor's words are quotations, not numbered).
+    assert len(items) >= 25 and sum(item[0].isdigit() for item in items) >= 12
     start = text.find(_squeeze(title))
     assert start > 0, title
     before = text[:start]

@@ -582,11 +582,15 @@ def _show(value):
 
 
 def identifier_columns(resource: dict) -> list[int]:
-    """The columns (1-based) of a table that hold codes: identifiers with a pattern, values of an
-    enumeration, numbers and dates, which the annex tables never break in the middle. (A key of
-    free text, an acronym say, may be any length: it wraps.)"""
-    return [i for i, f in enumerate(resource["schema"]["fields"], start=1)
-            if {"pattern", "enum"} & set(f.get("constraints", {})) or f.get("type") in ("integer", "date", "boolean")]
+    """The columns (1-based) of a table that hold codes: identifiers with a pattern, one-word values
+    of an enumeration, numbers and dates, which the annex tables never break in the middle. (A key
+    of free text, an acronym say, or a value of several words may be any length: it wraps.)"""
+    def code(field: dict) -> bool:
+        constraints = field.get("constraints", {})
+        return ("pattern" in constraints or field.get("type") in ("integer", "date", "boolean")
+                or ("enum" in constraints and all(" " not in str(v) for v in constraints["enum"])))
+
+    return [i for i, f in enumerate(resource["schema"]["fields"], start=1) if code(f)]
 
 
 def data_tables(tables):

@@ -157,7 +157,7 @@ def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
         longest_word = max((len(w) for w in _plain(title).split()), default=0)
         longest_code = max((len(w) for t in texts for w in t.split() if len(w) <= 16), default=0)
         # A heading is bold, and a cell has padding: a word needs a little more than its letters.
-        widths.append(int(max(longest_word * 1.3 + 2, longest_code * 1.2 + 2, 4, min(typical, 60))))
+        widths.append(int(max(longest_word * 1.6 + 2, longest_code * 1.2 + 2, 4, min(typical, 60))))
     return widths
 
 
