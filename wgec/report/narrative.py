@@ -93,7 +93,9 @@ def text_of(tables, part_id: str, with_heading: bool = True) -> list[Passage]:
 
 
 def top_parts(tables) -> pd.DataFrame:
-    return parts(tables)[tables.parts.set_index("id").parent.isna().reindex(parts(tables).id).values]
+    """The contribution's parts of the first level (I, II, III), in order."""
+    frame = parts(tables)
+    return frame[frame.parent.isna()]
 
 
 def outline_rows(tables) -> list[list[RawMd]]:

@@ -20,7 +20,7 @@ A quotation of a passage from another part, given where the report needs it (a h
 contribution gives no text for), is made with ``elsewhere=True``: it is checked word for word
 but does not count as the passage's place in the report.
 
-Data is literal: every text goes through :func:`wgec.page.md`.
+Data is literal: every text goes through :func:`wgec.report.page.md`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ SOURCE_REF = "wgec-src-ref"  # a footnote's "lines 103–104", made a link to an
 SOURCE_LINE = "wgec-src-line"  # a line number in annex III: the anchor the footnotes link to
 WHERE = "wgec-where"  # annex III: where the line is in the report (filled in by the build)
 TITLE = "wgec-title"  # ... and the line is a heading: the text is the heading, linked if it is a page's title
-HEADING = "wgec-quote-heading"
 
 _SPEC = re.compile(r"[1-9][0-9]*(-[1-9][0-9]*)?")
 
@@ -69,22 +68,6 @@ def span(text: str, lines: str, elsewhere: bool = False) -> RawMd:
     """The text, literal, marked as a quotation of ``lines``."""
     classes = f".{QUOTE} .{LINES}{lines}" + (f" .{ELSEWHERE}" if elsewhere else "")
     return RawMd(f"[{md(text)}]{{{classes}}}")
-
-
-def passages(frame, text: str = "text", lines: str = "source_lines", style: str = "paragraph",
-             label: str | None = None) -> list[Passage]:
-    """One passage per row of a table, in the order of its rows."""
-    out = []
-    for row in frame.to_dict("records"):
-        printed = row.get(label) if label else ""
-        out.append(Passage(str(row[text]), str(row[lines]), style, "" if printed is None or printed != printed
-                           else str(printed)))
-    return out
-
-
-def in_order(*groups: Iterable[Passage]) -> list[Passage]:
-    """Passages from several tables merged in the contribution's order (by first line)."""
-    return sorted((p for group in groups for p in group), key=lambda p: int(str(p.lines).split("-")[0]))
 
 
 def _first(lines: str) -> str:
