@@ -248,11 +248,13 @@ def test_annex_three_shows_beside_each_line_where_the_report_gives_it(book, tabl
             for link in links:
                 page, _, anchor = link["href"].partition("#")
                 target = book[f"notebooks/{page.removesuffix('.html')}"]
-                if anchor:  # a paragraph: the link's number is that of the quotation's paragraph
-                    element = target.find(id=anchor)
+                element = target.find(id=anchor) if anchor else None
+                if link.get_text().startswith(("chapter", "section")):  # the heading the line is
+                    assert element is not None and element.name == "section" and element.find(re.compile("^h[1-6]$"))
+                elif anchor:  # a paragraph: the link's number is that of the quotation's paragraph
                     assert element is not None and _number_before(target, element) == int(link.get_text())
                 else:  # a heading: the page whose title the line is
-                    assert link.get_text().startswith(("chapter", "section"))
+                    raise AssertionError(f"line {n}: a link to a page, not to a paragraph or heading")
         else:
             assert said == ""
 
@@ -376,3 +378,15 @@ def test_the_reports_own_sentences_keep_un_editorial_style(book, tables):
     assert "4 at the infrastructural level, 10 at the content level and 7 at" in own["notebooks/02a_scope_and_focus_areas"]
     assert re.search(r"applied 35 readings of damaged text \(Table \d+\): 25 list bullets, 8 OCR errors and 2 "
                      "punctuation marks", own["notebooks/annex2_corrections"])
+
+
+def test_annex_one_heads_each_column_by_its_title_and_gives_the_source_lines(book, tables):
+    annex = book["notebooks/annex1_data_tables"]
+    claim = norm(annex.select_one("article").get_text())
+    assert "the column “Source lines” gives the lines of the source text (annex III)" in claim
+    for resource in tables.descriptor["resources"]:
+        table = annex.select_one(f"table#tab-data-{resource['name'].replace('_', '-')}")
+        headers = [norm(th.get_text()) for th in table.select("thead th")]
+        assert headers == [f.get("title", f["name"]) for f in resource["schema"]["fields"]]
+        has_lines = any(f["name"] == "source_lines" for f in resource["schema"]["fields"])
+        assert ("Source lines" in headers) == has_lines, resource["name"]

@@ -111,7 +111,7 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(document, html_pag
     html_numbers = [squash(n.get_text()) for article, _ in html_pages for n in article.select("span.un-para-num")]
     numbered = [p for p in document.paragraphs if p.style.name == "Numbered Paragraph"]
     numbers = [p.text.split("\t", 1)[0] for p in numbered]
-    assert len(numbers) >= 20
+    assert len(numbers) >= 12  # the report's own paragraphs: the contributor's words are quotations
     assert numbers == [f"{n}." for n in range(1, len(numbers) + 1)] == html_numbers
     for paragraph in numbered:  # the number, a tab to the text column, then the text
         assert re.match(r"\d+\.\t\S", paragraph.text), paragraph.text

@@ -69,7 +69,9 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
         elif SOURCE_LINE in classes:
             node.insert(0, nodes.target("", "", ids=[f"src-{node.astext().strip()}"]))
             env.wgec_source_doc = docname
-    env.wgec_quotes[docname] = {"title": _title(app, doctree, docname), "quotes": quotes}
+    sections = [s for s in doctree.children if isinstance(s, nodes.section)]
+    anchor = sections[0]["ids"][0] if sections and sections[0]["ids"] else ""
+    env.wgec_quotes[docname] = {"title": _title(app, doctree, docname), "anchor": anchor, "quotes": quotes}
 
 
 def on_builder_inited(app: Sphinx) -> None:
@@ -157,8 +159,10 @@ def _heading(app: Sphinx, fromdoc: str, text: str) -> list[list[nodes.Node]]:
     """['heading of section II.A'], linked, when ``text`` is the title of a page of the body."""
     env = app.env
     for doc in body(env)[1:]:
-        if env.wgec_quotes.get(doc, {}).get("title") == text:
-            return [[nodes.Text("heading of "), make_refnode(app.builder, fromdoc, doc, "", nodes.Text(label(env, doc)))]]
+        entry = env.wgec_quotes.get(doc, {})
+        if entry.get("title") == text:  # a link to the heading itself (in Word, not an empty paragraph)
+            link = make_refnode(app.builder, fromdoc, doc, entry.get("anchor", ""), nodes.Text(label(env, doc)))
+            return [[nodes.Text("heading of "), link]]
     return []
 
 
