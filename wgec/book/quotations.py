@@ -69,9 +69,29 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
         elif SOURCE_LINE in classes:
             node.insert(0, nodes.target("", "", ids=[f"src-{node.astext().strip()}"]))
             env.wgec_source_doc = docname
+    _unique_footnote_ids(doctree, _slug(docname))
     sections = [s for s in doctree.children if isinstance(s, nodes.section)]
     anchor = sections[0]["ids"][0] if sections and sections[0]["ids"] else ""
     env.wgec_quotes[docname] = {"title": _title(app, doctree, docname), "anchor": anchor, "quotes": quotes}
+
+
+def _unique_footnote_ids(doctree: nodes.document, prefix: str) -> None:
+    """Footnote ids that are unique in the whole book, not only in their page: the single-page
+    book (the PDF's and the Word edition's source) holds every page's footnotes at once, and each
+    notebook numbers its own from 1."""
+    renamed = {}
+    for node in doctree.findall(lambda n: isinstance(n, (nodes.footnote, nodes.footnote_reference))):
+        renamed.update({i: f"{prefix}-{i}" for i in node["ids"]})
+    for node in doctree.findall(lambda n: isinstance(n, (nodes.footnote, nodes.footnote_reference))):
+        node["ids"] = [renamed.get(i, i) for i in node["ids"]]
+        if "backrefs" in node:
+            node["backrefs"] = [renamed.get(i, i) for i in node["backrefs"]]
+        if node.get("refid"):
+            node["refid"] = renamed.get(node["refid"], node["refid"])
+    for ident, new in renamed.items():
+        node = doctree.ids.pop(ident, None)
+        if node is not None:
+            doctree.ids[new] = node
 
 
 def on_builder_inited(app: Sphinx) -> None:

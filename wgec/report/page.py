@@ -29,7 +29,7 @@ def md(value) -> str:
 
 
 _NOTES: list[str] = []  # footnote definitions waiting for the block that references them
-_KEYS = itertools.count(1)
+_KEYS = {"notebook": -1, "next": itertools.count(1)}  # footnotes numbered from 1 in each notebook
 
 
 def show(markdown: str) -> None:
@@ -45,7 +45,11 @@ def footnote(note: str, key: str = "fn") -> RawMd:
     """A footnote whose text is ``note`` (Markdown, already safe): returns its reference; the
     definition goes with the next block put on the page. Each reference has a note of its own
     (the print layout moves every note to its reference)."""
-    label = f"{re.sub(r'[^A-Za-z0-9-]', '-', key)}-{next(_KEYS)}"
+    from .. import session
+
+    if _KEYS["notebook"] != session.started():  # a new notebook in this kernel: number from 1 again
+        _KEYS.update(notebook=session.started(), next=itertools.count(1))
+    label = f"{re.sub(r'[^A-Za-z0-9-]', '-', key)}-{next(_KEYS['next'])}"
     _NOTES.append(f"[^{label}]: {note}")
     return RawMd(f"[^{label}]")
 
