@@ -120,6 +120,7 @@ class Translator:
         self.docname = root_doc
         self.labels: dict[tuple[str, str], str] = {}
         self.footnotes: dict[tuple[str, str], nodes.footnote] = {}
+        self.hoist: list[str] | None = None  # anchors met in a table's header (see visit_table)
         self.contents_done = False
         self.run = LONG_RUN  # letters that surely fit a line (less in a table cell)
         self.depth, self.base = 0, None  # sections around the current one in its document; None: the root document
@@ -327,16 +328,22 @@ class Translator:
         fits = [self.code_width(group, i) if i in sizes else max(2, int((TEXT_WIDTH * w / sum(widths) - 8) / (WIDEST * size)))
                 for i, w in enumerate(widths)]
         parts = []
+        hoisted: list[str] = []
         for part in group.children:
             if isinstance(part, (nodes.thead, nodes.tbody)):
+                # An anchor in a heading cell (a quotation of the contribution's own table heading) would
+                # stand on every page the header is repeated on: it goes just before the table instead.
+                self.hoist = hoisted if isinstance(part, nodes.thead) else None
                 cells = ", ".join(self.cell(entry, fits[min(i, len(fits) - 1)],
                                             whole=i in whole and isinstance(part, nodes.tbody))
                                   for row in part.children for i, entry in enumerate(row.children))
                 parts.append(f"table.header({cells})" if isinstance(part, nodes.thead) else cells)
+        self.hoist = None
         table = f"table(columns: {columns}, {', '.join(p for p in parts if p)})"
         cap = f"caption: [{caption}], " if caption else ""
         inner = f"[#set text(size: {size}pt)\n#{table}]"
-        return f"#figure({inner}, {cap}kind: table, numbering: none){self.anchor(node)}"
+        anchors = "".join(f"#metadata(none){label}" for label in hoisted)
+        return f"{anchors}#figure({inner}, {cap}kind: table, numbering: none){self.anchor(node)}"
 
     @staticmethod
     def code_width(group, column: int) -> int:
@@ -379,6 +386,9 @@ class Translator:
         if isinstance(node, nodes.Text):
             return text(_inline_space(node.astext()), self.run)
         if isinstance(node, nodes.target) and self.anchor(node):  # an anchor in running text: links can reach it
+            if self.hoist is not None:
+                self.hoist.append(self.anchor(node))
+                return ""
             return f"#metadata(none){self.anchor(node)}"
         if isinstance(node, SKIP):
             return ""
