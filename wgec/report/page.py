@@ -6,6 +6,10 @@ MyST read as that literal character), so a focus area called ``<b>x</b>`` or
 ``{raw}`` shows exactly those characters and is never markup. Figures and tables are
 MyST directives whose captions are escaped the same way and whose alt text is a
 directive option (plain text, escaped again by the HTML writer).
+
+Each output is a MIME bundle (:func:`_bundle`): the MyST for the book (``text/markdown``) and
+its plain rendering for Jupyter (``text/html``, :mod:`wgec.report.jupyter`), so that a
+notebook run in JupyterLab shows its section as formatted text, tables and figures.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 
-from IPython.display import Markdown, display
+from IPython.display import display
 from myst_nb import glue
+
+from . import jupyter
 
 _ESCAPE = {ch: "\\" + ch for ch in string.punctuation}
 
@@ -29,7 +35,13 @@ def md(value) -> str:
 
 def show(markdown: str) -> None:
     """Put generated Markdown on the page (one paragraph or block per call)."""
-    display(Markdown(markdown))
+    _bundle(markdown, jupyter.render(markdown))
+
+
+def _bundle(markdown: str, rendered: str) -> None:
+    """One output: the MyST the book reads, and the HTML (and plain text) Jupyter shows.
+    The book build never uses the HTML (``nb_mime_priority_overrides`` in _config.yml)."""
+    display({"text/markdown": markdown, "text/html": rendered, "text/plain": jupyter.text(rendered)}, raw=True)
 
 
 class SvgImage:
@@ -76,9 +88,10 @@ def _option(text: str) -> str:
 
 def figure(fig, name: str, caption: str, alt: str) -> None:
     """A numbered, captioned figure with alt text; ``caption`` is Markdown, ``alt`` plain text."""
-    glue(name, svg(fig), display=False)
-    show(f"::::{{glue:figure}} {name}\n:name: {name}\n:alt: {_option(alt)}\n:figclass: un-figure\n\n"
-         f"{caption}\n::::")
+    image = svg(fig)
+    glue(name, image, display=False)  # the book draws the figure from the glued SVG
+    _bundle(f"::::{{glue:figure}} {name}\n:name: {name}\n:alt: {_option(alt)}\n:figclass: un-figure\n\n"
+            f"{caption}\n::::", jupyter.figure(image.svg, caption, alt, name))
 
 
 def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: str,
@@ -93,7 +106,8 @@ def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: s
         lines.append(f"*   - {cells[0]}")
         lines.extend(f"    - {cell}" for cell in cells[1:])
     lines.append("::::")
-    show("\n".join(lines))
+    plain = [[_plain(value) for value in row] for row in rows]
+    _bundle("\n".join(lines), jupyter.table(plain, header, caption, name))
 
 
 def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
@@ -107,12 +121,17 @@ def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
 
 
 def _cell(value) -> str:
+    return md(_plain(value))
+
+
+def _plain(value) -> str:
+    """A cell as text: a missing value as a dash."""
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     text = str(value)
     if text in ("", "<NA>", "NaT", "nan"):
         return "—"
-    return md(text)
+    return text
 
 
 class _Plain:
