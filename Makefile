@@ -24,7 +24,7 @@ LATEX := $(VENV)/.latex-packages
 
 .DEFAULT_GOAL := report
 .PHONY: help report html pdf pdf-latex docx refresh check publish lint test test-fast bench lock clean distclean \
-        deps deps-latex lab
+        deps deps-latex lab preview
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -107,6 +107,10 @@ LAB_OPTIONS ?=
 lab: deps  ## open the notebooks in JupyterLab (127.0.0.1 only, the project's kernel)
 	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
 	  --LabApp.default_url=/lab/tree/notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_OPTIONS)
+
+# The live preview (wgec/pipeline/preview.py); PORT=N for another port than 8000.
+preview: deps  ## build, serve the book on 127.0.0.1:8000, rebuild and reload on every save (Ctrl-C stops)
+	$(BIN)/wgec preview --data $(DATA) --out $(OUT) $(if $(PORT),--port $(PORT))
 
 refresh: deps  ## re-execute exactly the notebooks whose inputs changed
 	$(BIN)/wgec refresh --data $(DATA) --out $(OUT)

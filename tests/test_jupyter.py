@@ -7,14 +7,14 @@ import base64
 import re
 import xml.etree.ElementTree as ET
 
+import hostile
 import jupytext
+import nbformat
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-import nbformat
 from nbclient import NotebookClient
 
-import hostile
 from wgec import paths
 from wgec.book.toc import notebooks
 from wgec.report import jupyter
