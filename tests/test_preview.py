@@ -191,7 +191,7 @@ def test_an_edit_reaches_the_open_page_and_a_bad_edit_shows_its_error_over_the_l
         page.goto(f"http://127.0.0.1:{running.port}{PAGE}")
         assert "collaborative" in page.inner_text("main").lower()
         edit(table, "Collaborative", "Collaborative and open")
-        page.wait_for_function("document.querySelector('main').innerText.includes('collaborative and open')",
+        page.wait_for_function("(document.querySelector('main')?.innerText || '').includes('collaborative and open')",
                                timeout=120_000)  # the page reloaded by itself
         assert b"collaborative and open" in request(running.port, PAGE)[1]
 

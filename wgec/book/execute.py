@@ -105,9 +105,8 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool,
                 km = None
                 continue
             km = client.km
-            if keep:  # a long-lived worker: release what this run holds (the kernel stays)
+            if keep:  # a long-lived worker: close this run's channels to the kernel (which stays)
                 client.kc.stop_channels()
-                client.nb = nbformat.v4.new_notebook()
             nb.cells.pop(0)
             probe = nb.cells.pop()
             # nbclient writes the running kernel's spec into the metadata; the cache key must

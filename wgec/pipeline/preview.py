@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import email.utils
 import http.server
 import io
 import json
@@ -32,7 +33,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .. import paths
 from ..book import execute
@@ -43,6 +44,9 @@ from .lock import lock
 
 SERVED = ("html", "pdf", "docx")  # the folders of the build that the preview serves
 PREFIX = "/__wgec__/"  # the preview's own endpoints (no folder of the build has this name)
+# Warm kernels kept: at least four, so that the few notebooks a one-table edit re-runs each get
+# one (a notebook's own run is short, and part of it waits on the kernel's messages).
+KERNELS = max(4, os.cpu_count() or 1)
 IDLE_BEFORE_PDF = 1.0  # seconds without a change before the PDFs are laid out again
 SETTLE = 0.05  # seconds a burst of saves (a spreadsheet writes in pieces) must be quiet
 
@@ -64,17 +68,20 @@ RELOAD_JS = """\
     box.style.color = failed ? "#7a0b0b" : "#10243f";
     box.style.border = failed ? "2px solid #b3261e" : "1px solid #7a8ca6";
   }
-  async function poll() {
+  let known = "";
+  async function poll() {  // the server answers when something changed (or after 20 s)
     try {
-      const state = await (await fetch("PREFIXstatus", {cache: "no-store"})).json();
+      const state = await (await fetch("PREFIXstatus?known=" + encodeURIComponent(known), {cache: "no-store"})).json();
+      known = state.tag;
       if (state.version !== seen && state.state !== "building") { location.reload(); return; }
       if (state.state === "failed") say("The last rebuild failed; this is the last good page.\\n\\n" + state.error, true);
       else if (state.state === "building") say("Rebuilding…", false);
       else say("", false);
+      setTimeout(poll, 0);
     } catch (error) {
       say("The preview has stopped (wgec preview is not running).", true);
+      setTimeout(poll, 1000);
     }
-    setTimeout(poll, 300);
   }
   poll();
 })();
@@ -85,7 +92,7 @@ class State:
     """What the page asks for: the version of the served pages, and how the last build went."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.version = 0
         self.state = "building"
         self.error = ""
@@ -95,17 +102,25 @@ class State:
         with self.lock:
             for name, value in changes.items():
                 setattr(self, name, value)
+            self.lock.notify_all()
 
-    def json(self) -> bytes:
+    def _tag(self) -> str:
+        return f"{self.version}-{self.state}-{self.pdf}-{hash(self.error)}"
+
+    def json(self, known: str = "", wait: float = 0) -> bytes:
+        """The state; with ``known`` (the tag of the state the page has), once it differs from
+        it or ``wait`` seconds have passed (a long poll: the page learns of a change at once)."""
         with self.lock:
+            self.lock.wait_for(lambda: self._tag() != known, timeout=wait if known else 0)
             return json.dumps({"version": self.version, "state": self.state, "error": self.error,
-                               "pdf": self.pdf}).encode()
+                               "pdf": self.pdf, "tag": self._tag()}).encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     """Serves the built folders of ``server.out`` (read-only), the status and the reload script."""
 
     server_version = "wgec-preview"
+    protocol_version = "HTTP/1.1"  # keep-alive: a reload fetches a page and its assets over one connection
 
     def log_message(self, *args) -> None:  # no line per request in the terminal
         pass
@@ -117,11 +132,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.respond(head=False)
 
     def respond(self, head: bool) -> None:
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
         if path == "/":
             return self.send(302, b"", "text/plain", head, {"Location": "/html/index.html"})
         if path == PREFIX + "status":
-            return self.send(200, self.server.state.json(), "application/json", head)
+            known = parse_qs(url.query).get("known", [""])[0]
+            return self.send(200, self.server.state.json(known, wait=20), "application/json", head)
         if path == PREFIX + "reload.js":
             return self.send(200, RELOAD_JS.encode(), "text/javascript", head)
         target = resolve(self.server.out, path)
@@ -134,17 +151,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 page = b"<!DOCTYPE html><html lang=en><title>Not built</title><body><p>Not built (yet).</p></body></html>"
                 return self.send(404, inject(page, self.server.state.version), "text/html", head)
             return self.send(404, b"not found\n", "text/plain", head)
-        body = target.read_bytes()
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if kind == "text/html":
-            body = inject(body, self.server.state.version)
-        self.send(200, body, kind, head)
+            return self.send(200, inject(target.read_bytes(), self.server.state.version), kind, head)
+        # The theme's scripts, styles and fonts (7 MB): the browser keeps them and asks whether
+        # they changed, so a reload after a rebuild fetches the pages only.
+        modified = email.utils.formatdate(target.stat().st_mtime, usegmt=True)
+        if self.headers.get("If-Modified-Since") == modified:
+            return self.send(304, b"", kind, True, {"Last-Modified": modified}, cache="no-cache")
+        self.send(200, target.read_bytes(), kind, head, {"Last-Modified": modified}, cache="no-cache")
 
-    def send(self, code: int, body: bytes, kind: str, head: bool, headers: dict | None = None) -> None:
+    def send(self, code: int, body: bytes, kind: str, head: bool, headers: dict | None = None,
+             cache: str = "no-store") -> None:
         self.send_response(code)
         self.send_header("Content-Type", kind + ("; charset=utf-8" if kind.startswith("text/") else ""))
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        if code != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", cache)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -329,6 +352,7 @@ def run(data_dir=None, out=None, port: int = 8000, jobs: int | None = None, say=
     """Serve and rebuild until interrupted (Ctrl-C). ``ready`` is set once the server listens."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
+    jobs = jobs or KERNELS
     say = say or (lambda text: print(f"wgec preview: {text}", file=sys.stderr, flush=True))
     state = State()
     stops = _stop_on_signals()
@@ -357,6 +381,7 @@ def run(data_dir=None, out=None, port: int = 8000, jobs: int | None = None, say=
         except KeyboardInterrupt:  # Ctrl-C: the way to stop
             say("stopping (the kernels shut down)")
         finally:
+            state.set(state="stopped")  # answers the pages' waiting requests
             stop.set()
             server.shutdown()
             server.server_close()
