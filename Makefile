@@ -101,11 +101,12 @@ docx: deps  ## build the Word edition, into _build/docx/wgec-report.docx
 	$(BIN)/wgec docx --data $(DATA) --out $(OUT)
 
 # JupyterLab on 127.0.0.1 (jupyter/jupyter_server_config.json), opened in the browser at notebooks/;
-# LAB_OPTIONS passes more options, e.g. make lab LAB_OPTIONS="--port=8890 --no-browser". Jupyter
-# refuses to run as root unless told to: this machine's user is root in containers and CI.
+# LAB_OPTIONS passes more options, e.g. make lab LAB_OPTIONS="--port=8890 --no-browser"; LAB_ROOT
+# another folder to show. Jupyter refuses to run as root unless told to: the user is root in CI.
 LAB_OPTIONS ?=
+LAB_ROOT ?= $(CURDIR)
 lab: deps  ## open the notebooks in JupyterLab (127.0.0.1 only, the project's kernel)
-	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" \
 	  --LabApp.default_url=/lab/tree/notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_OPTIONS)
 
 # The live preview (wgec/pipeline/preview.py); PORT=N for another port than 8000.

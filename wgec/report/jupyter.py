@@ -181,8 +181,9 @@ def figure(svg: str, caption: str, alt: str, name: str) -> str:
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str], caption: str, name: str) -> str:
     """A table as an HTML table; ``rows`` and ``header`` are plain text (escaped here)."""
-    head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
-    body = "\n".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+    left = ' style="text-align:left"'  # JupyterLab aligns table cells right (for numbers); these are text
+    head = "".join(f"<th{left}>{html.escape(str(cell))}</th>" for cell in header)
+    body = "\n".join("<tr>" + "".join(f"<td{left}>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
                      for row in rows)
     return (f'<table id="{html.escape(name)}" class="wgec-table">\n'
             f"<caption>Table: {render_inline(caption)}</caption>\n"
@@ -195,7 +196,7 @@ def text(rendered: str) -> str:
     escaped), an image as its alt text, a table cell followed by `` | ``."""
     plain = re.sub(r'<img [^>]*?alt="([^"]*)"[^>]*>', r"\1", rendered)
     plain = re.sub(r'<a href="#fnref[^"]*" class="footnote-backref">.*?</a>', "", plain)
-    plain = re.sub(r"</t[dh]>(?=<t[dh]|</tr>)", " | ", plain).replace(" | </tr>", "</tr>")
+    plain = re.sub(r"</t[dh]>(?=<t[dh][ >]|</tr>)", " | ", plain).replace(" | </tr>", "</tr>")
     plain = html.unescape(re.sub(r"<[^>]+>", "", plain))
     lines = (line.strip().removesuffix(" |").strip() for line in plain.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
