@@ -1,8 +1,8 @@
 """``wgec preview``: build, serve the HTML book on 127.0.0.1, rebuild on save, reload the page.
 
 One long-lived process keeps everything warm between rebuilds: Python's imports (Sphinx,
-myst-nb, WeasyPrint), Sphinx's environment on disk (only the pages whose notebooks re-ran
-are read again), and one kernel per core with pandas, matplotlib and the package imported
+myst-nb, Typst), Sphinx's environment on disk (only the pages whose notebooks re-ran
+are read again), and four warm kernels (more on more cores) with pandas, matplotlib and the package imported
 (:func:`wgec.book.execute.warm_kernels`). A save in ``data/``, ``notebooks/``, ``book/``,
 ``_config.yml`` or ``_toc.yml`` rebuilds the HTML book first (the normal build, refresh
 included: exactly the notebooks whose inputs changed run again) and the open page reloads;
