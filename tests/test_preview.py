@@ -46,11 +46,13 @@ def test_the_reload_script_goes_before_the_end_of_the_body():
 
 # --- the real preview ----------------------------------------------------------------
 
-def request(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:
+def request(port: int, path: str, method: str = "GET", host: str | None = None) -> tuple[int, bytes]:
     """One request with the path exactly as given (http.client does not normalize it)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        connection.putrequest(method, path, skip_accept_encoding=True)
+        connection.putrequest(method, path, skip_accept_encoding=True, skip_host=host is not None)
+        if host is not None:
+            connection.putheader("Host", host)
         connection.endheaders()
         response = connection.getresponse()
         return response.status, response.read()
@@ -157,6 +159,13 @@ def test_the_preview_serves_the_book_on_loopback_with_the_reload_script(running)
 def test_a_path_outside_the_build_folder_is_refused(running, path):
     code, body = request(running.port, path)
     assert code == 403 and b"root:" not in body and b"sha256" not in body
+
+
+@pytest.mark.slow
+def test_a_request_for_another_host_name_is_refused(running):
+    assert request(running.port, PAGE, host=f"localhost:{running.port}")[0] == 200
+    code, body = request(running.port, PAGE, host=f"rebinding.example:{running.port}")
+    assert code == 403 and b"collaborative" not in body
 
 
 @pytest.mark.slow

@@ -134,6 +134,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def respond(self, head: bool) -> None:
         url = urlsplit(self.path)
         path = url.path
+        port = self.server.server_address[1]
+        if self.headers.get("Host") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            # A page of another site whose name points at 127.0.0.1 (DNS rebinding) reads nothing.
+            return self.send(403, b"this server answers requests for 127.0.0.1 only\n", "text/plain", head)
         if path == "/":
             return self.send(302, b"", "text/plain", head, {"Location": "/html/index.html"})
         if path == PREFIX + "status":
