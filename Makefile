@@ -24,12 +24,12 @@ LATEX := $(VENV)/.latex-packages
 
 .DEFAULT_GOAL := report
 .PHONY: help report html pdf pdf-latex docx refresh check publish lint test test-fast bench lock clean distclean \
-        deps deps-latex
+        deps deps-latex lab preview
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml jupyter/overrides.json jupyter/jupyter_server_config.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV)
 	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -r requirements.lock
@@ -37,6 +37,10 @@ $(STAMP): requirements.lock pyproject.toml
 	@# Kernels warn on every start that they use TCP on localhost: noise in build logs.
 	@mkdir -p $(VENV)/etc/ipython
 	@echo '{"IPKernelApp": {"log_level": "ERROR"}}' > $(VENV)/etc/ipython/ipython_kernel_config.json
+	@# JupyterLab: the project's kernel under the name the notebooks ask for, and the settings in jupyter/.
+	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	@install -D -m 644 jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	@install -D -m 644 jupyter/jupyter_server_config.json $(VENV)/etc/jupyter/jupyter_server_config.d/wgec-report.json
 	@touch $@
 
 $(SYSTEM): Makefile
@@ -95,6 +99,19 @@ pdf-latex: deps $(LATEX)  ## build the LaTeX edition of the PDF (xelatex), into 
 
 docx: deps  ## build the Word edition, into _build/docx/wgec-report.docx
 	$(BIN)/wgec docx --data $(DATA) --out $(OUT)
+
+# JupyterLab on 127.0.0.1 (jupyter/jupyter_server_config.json), opened in the browser at notebooks/;
+# LAB_OPTIONS passes more options, e.g. make lab LAB_OPTIONS="--port=8890 --no-browser"; LAB_ROOT
+# another folder to show. Jupyter refuses to run as root unless told to: the user is root in CI.
+LAB_OPTIONS ?=
+LAB_ROOT ?= $(CURDIR)
+lab: deps  ## open the notebooks in JupyterLab (127.0.0.1 only, the project's kernel)
+	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" \
+	  --LabApp.default_url=/lab/tree/notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_OPTIONS)
+
+# The live preview (wgec/pipeline/preview.py); PORT=N for another port than 8000.
+preview: deps  ## build, serve the book on 127.0.0.1:8000, rebuild and reload on every save (Ctrl-C stops)
+	$(BIN)/wgec preview --data $(DATA) --out $(OUT) $(if $(PORT),--port $(PORT))
 
 refresh: deps  ## re-execute exactly the notebooks whose inputs changed
 	$(BIN)/wgec refresh --data $(DATA) --out $(OUT)

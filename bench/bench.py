@@ -9,6 +9,8 @@ Prints each figure and the ratios the build issue asks for:
   5. scale: data x10 and x100 rows (synthetic) and 3x the sections: time and peak memory;
   6. the PDF step alone (Typst: both PDFs from the built work folder), in a new process and
      again in the same process after a one-paragraph edit of the Typst source.
+  7. the live preview (`wgec preview`): from saving a one-table edit to the open page in
+     Chromium showing it, vs the cold build.
 Peak memory is the largest resident set of any process of the run (ru_maxrss of the
 children). Not a test: timings are reported, never asserted.
 """
@@ -18,9 +20,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import os
 import re
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,6 +124,60 @@ def pdf_step(project: Path, out: Path, scratch: Path) -> dict:
                             env={**os.environ, "WGEC_PROJECT": str(project)}, capture_output=True, text=True,
                             check=True)
     return json.loads(result.stdout)
+def preview_latency(project: Path, out: Path, edits: int = 3) -> tuple[list[float], list[float]]:
+    """Seconds from saving a one-table edit to the page open in Chromium showing it, for each
+    of ``edits`` edits in a row, with `wgec preview` running (first build and PDFs done before
+    the first edit); and the preview's own rebuild time for each (what it prints)."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    process = subprocess.Popen([str(BIN / "wgec"), "preview", "--data", str(project / "data"), "--out", str(out),
+                                "--port", "0"], env={**os.environ, "WGEC_PROJECT": str(project)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True).start()
+
+    def wait(condition, what: str, timeout: float = 900) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = condition()
+            if found:
+                return found
+            if process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise SystemExit(f"preview: no {what}\n{''.join(lines)[-3000:]}")
+
+    def said(pattern: str, after: int = 0):
+        return lambda: next((m for line in lines[after:] if (m := re.search(pattern, line))), None)
+
+    latencies, rebuilds = [], []
+    try:
+        port = wait(said(r"serving http://127\.0\.0\.1:(\d+)/"), "server").group(1)
+        wait(said(r"PDFs ready"), "first build")
+        table = project / "data" / "characteristics.csv"
+        words = ["Transparent", *(f"Transparent and {w}" for w in ("accountable", "open", "fair", "clear"))]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                        args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/html/notebooks/02c_characteristics.html")
+            for old, new in list(itertools.pairwise(words))[:edits]:
+                seen = len(lines)
+                time.sleep(1.5)  # the preview idle, as after a pause in writing
+                started = time.monotonic()
+                table.write_text(table.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+                page.wait_for_function(f"(document.querySelector('main')?.innerText || '').includes({new.lower()!r})",
+                                       timeout=300_000)
+                latencies.append(time.monotonic() - started)
+                rebuilds.append(float(wait(said(r"HTML ready in ([\d.]+) s", seen), "rebuild").group(1)))
+                wait(said(r"PDFs ready", seen), "PDFs after the edit")  # each edit starts from a quiet preview
+            browser.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+    return latencies, rebuilds
 
 
 def scale_data(data: Path, factor: int) -> None:
@@ -165,6 +224,7 @@ def triple_sections(project: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the scale runs")
+    parser.add_argument("--preview", action="store_true", help="only the cold build and the preview")
     args = parser.parse_args()
     rows: list[tuple[str, float, float | None]] = []
     with tempfile.TemporaryDirectory(prefix="wgec-bench-") as tmp:
@@ -177,6 +237,10 @@ def main() -> None:
         wgec_build(copy_project(tmp / "warm-up"), tmp / "out-warm-up")
         cold, cold_mem = wgec_build(ours, tmp / "out")
         rows.append(("cold build, HTML + PDF + archival PDF (ours)", cold, cold_mem))
+        latencies, rebuilds = preview_latency(copy_project(tmp / "preview"), tmp / "out-preview")
+        rows.append(("preview: save a one-table edit -> page shows it (median)", statistics.median(latencies), None))
+        if args.preview:
+            return report_preview(cold, latencies, rebuilds)
         stock, stock_mem = stock_jupyter_book(peer)
         rows.append(("stock Jupyter Book, HTML only, execute force", stock, stock_mem))
         floor_s = floor(ours)
@@ -220,6 +284,16 @@ def main() -> None:
     for name, seconds, mem in scale:
         print(f"5. {name:44}: {seconds / cold:5.2f} x cold time, {mem / cold_mem:5.2f} x cold peak memory"
               + ("   (target < 1.5 x)" if "x100" in name else ""))
+    report_preview(cold, latencies, rebuilds, head=False)
+
+
+def report_preview(cold: float, latencies: list[float], rebuilds: list[float], head: bool = True) -> None:
+    if head:
+        print(f"\ncold build, HTML + PDF + archival PDF: {cold:.1f} s")
+    print(f"7. preview, saved edit -> page shows it / cold build: {statistics.median(latencies) / cold:5.2f}"
+          f"   (target <= 0.15; median of {len(latencies)} edits)")
+    print(f"   each edit: {', '.join(f'{s:.1f} s' for s in latencies)} (of which the rebuild: "
+          f"{', '.join(f'{s:.1f} s' for s in rebuilds)}; the rest is seeing the save and reloading the page)")
 
 
 if __name__ == "__main__":

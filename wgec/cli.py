@@ -85,6 +85,13 @@ def _build(args) -> int:
     return _report(args, html=True, pdf=True, archival=True)
 
 
+def _preview(args) -> int:
+    from .pipeline import preview
+
+    preview.run(args.data, args.out, port=args.port, jobs=args.jobs)
+    return 0
+
+
 def _links(args) -> int:
     from .pipeline import links
 
@@ -151,6 +158,10 @@ def parser() -> argparse.ArgumentParser:
     command("docx", _docx, "build the Word edition into OUT/docx/wgec-report.docx (same content as the PDF)",
             jobs=True)
     command("build", _build, "build everything: HTML book, PDF and archival PDF (what `make` runs)", jobs=True)
+    preview = command("preview", _preview, "build, serve the HTML book on 127.0.0.1, rebuild what changed on every "
+                                           "save and reload the page; the PDFs follow; Ctrl-C stops", jobs=True)
+    preview.add_argument("--port", type=int, default=8000, metavar="N",
+                         help="the port on 127.0.0.1 (default: 8000; 0: any free port)")
     links = sub.add_parser("links", help="check, offline, that every link and anchor of the built HTML and "
                                          "PDFs in OUT resolves; list the external links (never fetched) in "
                                          "OUT/external-links.json; exit 1 listing every broken link")

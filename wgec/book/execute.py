@@ -54,12 +54,14 @@ def _read(path: Path):
     return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
 
 
-def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool) -> list[dict]:
+def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool, keep: bool = False) -> list[dict]:
     """Run notebooks one after another in one kernel (in a worker process).
 
     The kernel starts once and keeps its imported modules (pandas, matplotlib: seconds per
     notebook); before each notebook its namespace, the input record and the execution
-    counter are reset, so each notebook's outputs are those of a fresh kernel.
+    counter are reset, so each notebook's outputs are those of a fresh kernel. With ``keep``
+    (the warm workers of :func:`warm_kernels`) the kernel outlives the batch, for the next
+    one, unless the package's code changed since it started, or it died.
     """
     import nbformat
     from jupyter_core.utils import run_sync
@@ -67,6 +69,12 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool)
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     results, km = [], None
+    if keep:
+        km = _WARM.pop("km", None)
+        if km is not None and (_WARM.get("code") != _package_code() or not run_sync(km.is_alive)()):
+            with contextlib.suppress(Exception):
+                run_sync(km.shutdown_kernel)(now=True)
+            km = None
     try:
         for path in map(Path, batch):
             if verbose:
@@ -78,6 +86,8 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool)
             client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
                                     resources={"metadata": {"path": str(path.parent)}})
             started = time.monotonic()
+            if keep and km is None:
+                _WARM["code"] = _package_code()  # what the new kernel will import
             try:
                 client.execute(cleanup_kc=False)
             except CellExecutionError as exc:
@@ -95,6 +105,8 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool)
                 km = None
                 continue
             km = client.km
+            if keep:  # a long-lived worker: close this run's channels to the kernel (which stays)
+                client.kc.stop_channels()
             nb.cells.pop(0)
             probe = nb.cells.pop()
             # nbclient writes the running kernel's spec into the metadata; the cache key must
@@ -107,9 +119,86 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool)
             results.append({"path": str(path), "notebook": nbformat.writes(nb), "recorded": recorded,
                             "stderr": stderr, "seconds": round(time.monotonic() - started, 2)})
     finally:
-        if km is not None:
+        if keep and km is not None:
+            _WARM["km"] = km
+        elif km is not None:
             run_sync(km.shutdown_kernel)(now=True)
     return results
+
+
+# --- warm kernels: one long-lived worker per core, each keeping its kernel between refreshes ---
+
+_WARM: dict = {}  # in a warm worker: its kernel manager, and the package code that kernel imported
+_POOL: list = []  # in the process that refreshes: (warm workers, how many), while warm_kernels() is active
+
+
+def _package_code() -> tuple:
+    """What a kernel imports of this package, as file names, sizes and times."""
+    root = Path(__file__).resolve().parent.parent
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*.py")))
+
+
+def _warm_worker() -> None:
+    """A warm worker leaves Ctrl-C to the process that started it (its own process group),
+    shuts its kernel down when it exits, and exits when that process is gone (killed)."""
+    import atexit
+    import threading
+
+    os.setpgrp()
+    atexit.register(_stop_kernel)
+    parent = os.getppid()
+
+    def orphaned() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        _stop_kernel()
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+
+
+def _stop_kernel() -> None:
+    from jupyter_core.utils import run_sync
+
+    km = _WARM.pop("km", None)
+    if km is not None:
+        with contextlib.suppress(Exception):
+            run_sync(km.shutdown_kernel)(now=True)
+
+
+def _start_kernel(code: str, timeout: int) -> None:
+    """Start this warm worker's kernel now, and run ``code`` in it (the notebooks' imports)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    if "km" in _WARM:
+        return
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code or "pass")])
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3")
+    _WARM["code"] = _package_code()
+    client.execute(cleanup_kc=False)
+    client.kc.stop_channels()
+    _WARM["km"] = client.km
+
+
+@contextlib.contextmanager
+def warm_kernels(jobs: int | None = None, start: str | None = None, timeout: int = 300):
+    """While active, :func:`refresh` runs the notebooks in long-lived workers whose kernels
+    stay up between refreshes (pandas, matplotlib and the package imported once): what a
+    long-running process such as ``wgec preview`` uses. A kernel is started again when the
+    package's code changed since it started, or when it died. ``start``: code to run at once
+    in each worker's new kernel (imports), so that the first refresh finds them warm too."""
+    workers = max(1, jobs or os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker)
+    _POOL.append((pool, workers))
+    if start is not None:  # one job per worker (each takes one while it is busy starting its kernel)
+        for _ in range(workers):
+            pool.submit(_start_kernel, start, timeout)
+    try:
+        yield pool
+    finally:
+        _POOL.remove((pool, workers))
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _failed_where(path: Path, cells) -> str:
@@ -230,10 +319,13 @@ def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: i
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     errors = []
     results = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    warm, workers = _POOL[-1] if _POOL else (None, jobs)
+    jobs = min(jobs, workers)
+    with contextlib.nullcontext(warm) if warm else ProcessPoolExecutor(max_workers=jobs,
+                                                                         mp_context=get_context("spawn")) as pool:
         message = {"data_dir": str(data_dir), "validated": validated,
                    "source_epoch": int(settings.source_date().timestamp())}
-        futures = [pool.submit(_execute_batch, batch, message, timeout, verbose)
+        futures = [pool.submit(_execute_batch, batch, message, timeout, verbose, warm is not None)
                    for batch in _batches(todo, jobs, record)]
         for future in as_completed(futures):
             results.extend(future.result())

@@ -181,8 +181,10 @@ STEPS = (
 
 def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
           variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None,
-          docx: bool = False, latex: bool = False) -> dict:
-    """Build the requested outputs from ``data_dir`` into ``out``; returns a summary."""
+          docx: bool = False, latex: bool = False, locked: bool = False) -> dict:
+    """Build the requested outputs from ``data_dir`` into ``out``; returns a summary.
+
+    ``locked``: the caller holds :func:`~wgec.pipeline.lock.lock` on ``out`` already (the preview)."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
     wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx),
@@ -191,7 +193,7 @@ def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival
         raise BuildError(f"{out}: expected an output folder, but this is a file")
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
-    with lock(out), interruptible(), _source_date():
+    with contextlib.nullcontext() if locked else lock(out), interruptible(), _source_date():
         state = manifest.state(data_path, variant)
         stale, _ = manifest.stale(out, state, wanted) if data_path.is_dir() else (wanted, [])
         if not stale:

@@ -12,18 +12,28 @@ from ..errors import BuildError
 
 
 @contextlib.contextmanager
-def lock(out: Path):
-    """Hold ``OUT/.lock`` (a second build, preview or publish of ``out`` is refused meanwhile)."""
+def lock(out: Path, holder: str = ""):
+    """Hold ``OUT/.lock`` (a second build, preview or publish of ``out`` is refused meanwhile).
+
+    ``holder``: what the refused one is told, written into the lock file while it is held (the
+    preview, which holds the lock for as long as it runs, names itself and how to stop it)."""
     out.mkdir(parents=True, exist_ok=True)
     handle = open(out / ".lock", "a+")  # noqa: SIM115 - held open for the whole build, closed below
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        handle.seek(0)
+        who = handle.read().strip()
         handle.close()
-        raise BuildError(f"another build of {out} is running; wait for it to finish") from None
+        raise BuildError(f"{out} is in use by {who}" if who else
+                         f"another build of {out} is running; wait for it to finish") from None
     try:
+        handle.truncate(0)
+        handle.write(holder)
+        handle.flush()
         yield
     finally:
+        handle.truncate(0)
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 

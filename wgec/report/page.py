@@ -6,6 +6,10 @@ MyST read as that literal character), so a focus area called ``<b>x</b>`` or
 ``{raw}`` shows exactly those characters and is never markup. Figures and tables are
 MyST directives whose captions are escaped the same way and whose alt text is a
 directive option (plain text, escaped again by the HTML writer).
+
+Each output is a MIME bundle (:func:`_bundle`): the MyST for the book (``text/markdown``) and
+its plain rendering for Jupyter (``text/html``, :mod:`wgec.report.jupyter`), so that a
+notebook run in JupyterLab shows its section as formatted text, tables and figures.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 
-from IPython.display import Markdown, display
+from IPython.display import display
 from myst_nb import glue
+
+from . import jupyter
 
 _ESCAPE = {ch: "\\" + ch for ch in string.punctuation}
 
@@ -38,7 +44,8 @@ def show(markdown: str) -> None:
     footnotes' references and definitions together."""
     notes = "\n".join(_NOTES)
     _NOTES.clear()
-    display(Markdown(f"{markdown}\n\n{notes}" if notes else markdown))
+    block = f"{markdown}\n\n{notes}" if notes else markdown
+    _bundle(block, jupyter.render(block))
 
 
 def footnote(note: str, key: str = "fn") -> RawMd:
@@ -85,6 +92,12 @@ def say(template: str, **values) -> None:
     show(fill(template, escape, **values))
 
 
+def _bundle(markdown: str, rendered: str) -> None:
+    """One output: the MyST the book reads, and the HTML (and plain text) Jupyter shows.
+    The book build never uses the HTML (``nb_mime_priority_overrides`` in _config.yml)."""
+    display({"text/markdown": markdown, "text/html": rendered, "text/plain": jupyter.text(rendered)}, raw=True)
+
+
 class SvgImage:
     """A figure with a deterministic rendering: SVG for the web and the Typst PDF, and the
     same figure as PDF for the LaTeX edition (LaTeX cannot include SVG); each builder picks its
@@ -129,9 +142,10 @@ def _option(text: str) -> str:
 
 def figure(fig, name: str, caption: str, alt: str) -> None:
     """A numbered, captioned figure with alt text; ``caption`` is Markdown, ``alt`` plain text."""
-    glue(name, svg(fig), display=False)
-    show(f"::::{{glue:figure}} {name}\n:name: {name}\n:alt: {_option(alt)}\n:figclass: un-figure\n\n"
-         f"{caption}\n::::")
+    image = svg(fig)
+    glue(name, image, display=False)  # the book draws the figure from the glued SVG
+    _bundle(f"::::{{glue:figure}} {name}\n:name: {name}\n:alt: {_option(alt)}\n:figclass: un-figure\n\n"
+            f"{caption}\n::::", jupyter.figure(image.svg, caption, alt, name))
 
 
 def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: str,
@@ -146,7 +160,8 @@ def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: s
         lines.append(f"*   - {cells[0]}")
         lines.extend(f"    - {cell}" for cell in cells[1:])
     lines.append("::::")
-    show("\n".join(lines))
+    plain = [[_plain(value) for value in row] for row in rows]
+    _bundle("\n".join(lines), jupyter.table(plain, header, caption, name))
 
 
 def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
@@ -166,20 +181,23 @@ def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
 
 
 def _plain(value) -> str:
-    """A cell's text without the markup of a quotation (``[text]{.class}``) or an escape."""
-    text = re.sub(r"\]\{[^}]*\}", "", str(value)) if isinstance(value, RawMd) else str(value)
-    return re.sub(r"\\(.)", r"\1", text.replace("[", "")) if isinstance(value, RawMd) else text
-
-
-def _cell(value) -> str:
-    if isinstance(value, RawMd):  # a block (a list, say) continues on lines indented under its item
-        return value.replace("\n", "\n      ")
+    """A cell as text: a quotation without its markup (``[text]{.class}``) or escapes, a missing
+    value as a dash (what widths are measured on, and what Jupyter shows)."""
+    if isinstance(value, RawMd):
+        text = re.sub(r"\]\{[^}]*\}", "", str(value))
+        return re.sub(r"\\(.)", r"\1", text.replace("[", ""))
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     text = str(value)
     if text in ("", "<NA>", "NaT", "nan"):
         return "—"
-    return md(text)
+    return text
+
+
+def _cell(value) -> str:
+    if isinstance(value, RawMd):  # a block (a list, say) continues on lines indented under its item
+        return value.replace("\n", "\n      ")
+    return md(_plain(value))
 
 
 class _Plain:

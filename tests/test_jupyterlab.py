@@ -1,0 +1,137 @@
+"""A real JupyterLab, started by `make lab`, in Chromium: a double-click opens a section's `.md`
+file as a notebook, Run All draws its figures and shows its text and tables with no MyST
+syntax, and saving writes the file back exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from wgec import paths
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+RAW_MYST = ("{glue", "{numref}", "[^", "::::", "{list-table}", "{container}", "{.external}")
+NOTEBOOKS = ["02a_scope_and_focus_areas", "02d_organizations"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """`make lab` on a copy of the notebooks (JupyterLab may save what it opens), with its own
+    settings and workspace folders (none of this machine's); yields (base URL, token, folder)."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(paths.ROOT / "notebooks", root / "notebooks")
+    shutil.copyfile(paths.ROOT / "pyproject.toml", root / "pyproject.toml")  # jupytext's settings
+    home = tmp_path_factory.mktemp("lab-home")
+    port, token = free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    process = subprocess.Popen(
+        ["make", "-s", "lab", f"LAB_ROOT={root}", f"LAB_OPTIONS=--no-browser --port={port} "
+                                                  f"--IdentityProvider.token={token}"],
+        cwd=paths.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("JupyterLab did not start:\n" + process.stderr.read()[-3000:])
+            time.sleep(0.5)
+    yield base, token, root
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_make_lab_listens_on_loopback_only_and_asks_for_the_token(lab):
+    base, _, _ = lab
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/api/contents", timeout=10)
+    assert refused.value.code == 403
+    port = int(base.rsplit(":", 1)[1])
+
+    def listening(table: str) -> list[str]:
+        lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        return [f[1] for f in map(str.split, lines) if f[1].endswith(f":{port:04X}") and f[3] == "0A"]
+
+    assert listening("tcp") and all(address.startswith("0100007F:") for address in listening("tcp"))
+    assert not listening("tcp6")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser, name):
+    base, token, root = lab
+    before = (root / "notebooks" / f"{name}.md").read_bytes()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{base}/lab/tree/notebooks?reset&token={token}")
+        page.locator(".jp-LauncherCard", has_text="Python 3").first.wait_for()  # the kernels are known
+        time.sleep(2)  # as a person would: a notebook opened within a second of the start may ask for its kernel
+        # A double-click in the file browser opens the .md file as a notebook (jupyter/overrides.json).
+        page.locator(f'.jp-DirListing-item[title*="{name}.md"]').first.dblclick()
+        notebook = page.locator(".jp-NotebookPanel:visible .jp-Notebook")
+        notebook.wait_for()
+        time.sleep(1)
+        assert not page.locator(".jp-Dialog").count(), page.locator(".jp-Dialog").all_inner_texts()
+        page.wait_for_function("document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-cell')")
+        page.locator(".jp-NotebookPanel:visible").click(position={"x": 200, "y": 10})
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        # Done when every code cell has its execution count and the kernel is idle.
+        page.wait_for_function("""() => {
+            const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
+            return prompts.length && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+        }""", timeout=180_000)
+        outputs = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output")
+        assert outputs.count() > 0
+        assert not page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output[data-mime-type*=error]").count(), \
+            page.locator(".jp-NotebookPanel:visible .jp-OutputArea").all_inner_texts()
+        figures = page.locator('.jp-NotebookPanel:visible .jp-OutputArea-output img[src^="data:image/svg+xml"]')
+        assert figures.count() >= 1, "no figure drawn"
+        for i in range(figures.count()):
+            figures.nth(i).scroll_into_view_if_needed()
+            drawn = figures.nth(i).evaluate("img => img.complete && img.naturalWidth > 100 && img.naturalHeight > 100")
+            assert drawn, "a figure is not drawn"
+            assert figures.nth(i).get_attribute("alt"), "a figure has no alt text"
+        text = page.locator(".jp-NotebookPanel:visible .jp-Notebook").inner_text()
+        for syntax in RAW_MYST:
+            assert syntax not in text, f"raw MyST on the page: {syntax!r}"
+        assert "contribution" in text.lower()
+        assert page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output sup.footnote-ref").count(), \
+            "the sources are notes"
+        if name == "02d_organizations":
+            table = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output table")
+            assert table.locator("th").count() >= 4 and table.locator("tbody tr").count() >= 10
+        # Saved from JupyterLab, the text notebook is the same file (jupytext's settings, the kernel's name).
+        page.keyboard.press("Control+s")
+        page.wait_for_function("!document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')"
+                               ".classList.contains('jp-mod-dirty')")
+        time.sleep(1)
+        assert (root / "notebooks" / f"{name}.md").read_bytes() == before
+    finally:
+        page.screenshot(path=str(paths.ROOT / "tests" / "output" / f"jupyterlab-{name}.png"), full_page=False)
+        context.close()
