@@ -122,8 +122,9 @@ check: deps  ## validate the data tables and say whether the outputs are stale
 publish: report  ## build, then assemble the static site in _build/site (for any web server or GitHub Pages)
 	$(BIN)/wgec publish --data $(DATA) --out $(OUT) --site $(SITE)
 
-lint: deps  ## ruff (lint) and the import-linter contract: the stages import downward only
+lint: deps  ## ruff (lint and format check) and the import-linter contract: the stages import downward only
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
 test: deps $(LATEX) lint  ## run every test (lint, the layers contract, the book end to end, the LaTeX edition)

@@ -41,8 +41,9 @@ PROJECT_FILES = ("_config.yml", "_toc.yml", "notebooks", "book", "data")
 def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
     """Seconds and peak memory (MB, largest process) of one command."""
     start = time.monotonic()
-    process = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.monotonic() - start
     stderr = process.stderr.read()
@@ -60,16 +61,17 @@ def copy_project(target: Path) -> Path:
 
 
 def wgec_build(project: Path, out: Path) -> tuple[float, float]:
-    return run([str(BIN / "wgec"), "build", "--data", str(project / "data"), "--out", str(out)],
-               env={"WGEC_PROJECT": str(project)})
+    return run(
+        [str(BIN / "wgec"), "build", "--data", str(project / "data"), "--out", str(out)],
+        env={"WGEC_PROJECT": str(project)},
+    )
 
 
 def stock_jupyter_book(project: Path) -> tuple[float, float]:
     """The peer: `jupyter-book build` with execute_notebooks: force, HTML only."""
     config = project / "_config.yml"
     config.write_text(re.sub(r"execute_notebooks: \w+", "execute_notebooks: force", config.read_text()))
-    return run([str(BIN / "jupyter-book"), "build", str(project), "--quiet"],
-               env={"WGEC_PROJECT": str(project)})
+    return run([str(BIN / "jupyter-book"), "build", str(project), "--quiet"], env={"WGEC_PROJECT": str(project)})
 
 
 def floor(project: Path) -> float:
@@ -120,10 +122,16 @@ def pdf_step(project: Path, out: Path, scratch: Path) -> dict:
 
     work = scratch / "work"
     shutil.copytree(out / ".work", work)
-    result = subprocess.run([str(BIN / "python"), "-c", PDF_STEP, str(work), str(scratch), str(project / "data")],
-                            env={**os.environ, "WGEC_PROJECT": str(project)}, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [str(BIN / "python"), "-c", PDF_STEP, str(work), str(scratch), str(project / "data")],
+        env={**os.environ, "WGEC_PROJECT": str(project)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
+
+
 def preview_latency(project: Path, out: Path, edits: int = 3) -> tuple[list[float], list[float]]:
     """Seconds from saving a one-table edit to the page open in Chromium showing it, for each
     of ``edits`` edits in a row, with `wgec preview` running (first build and PDFs done before
@@ -132,9 +140,13 @@ def preview_latency(project: Path, out: Path, edits: int = 3) -> tuple[list[floa
 
     from playwright.sync_api import sync_playwright
 
-    process = subprocess.Popen([str(BIN / "wgec"), "preview", "--data", str(project / "data"), "--out", str(out),
-                                "--port", "0"], env={**os.environ, "WGEC_PROJECT": str(project)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(BIN / "wgec"), "preview", "--data", str(project / "data"), "--out", str(out), "--port", "0"],
+        env={**os.environ, "WGEC_PROJECT": str(project)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True).start()
 
@@ -159,8 +171,9 @@ def preview_latency(project: Path, out: Path, edits: int = 3) -> tuple[list[floa
         table = project / "data" / "characteristics.csv"
         words = ["Transparent", *(f"Transparent and {w}" for w in ("accountable", "open", "fair", "clear"))]
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                        args=["--no-sandbox"])
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=["--no-sandbox"]
+            )
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/html/notebooks/02c_characteristics.html")
             for old, new in list(itertools.pairwise(words))[:edits]:
@@ -168,8 +181,9 @@ def preview_latency(project: Path, out: Path, edits: int = 3) -> tuple[list[floa
                 time.sleep(1.5)  # the preview idle, as after a pause in writing
                 started = time.monotonic()
                 table.write_text(table.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
-                page.wait_for_function(f"(document.querySelector('main')?.innerText || '').includes({new.lower()!r})",
-                                       timeout=300_000)
+                page.wait_for_function(
+                    f"(document.querySelector('main')?.innerText || '').includes({new.lower()!r})", timeout=300_000
+                )
                 latencies.append(time.monotonic() - started)
                 rebuilds.append(float(wait(said(r"HTML ready in ([\d.]+) s", seen), "rebuild").group(1)))
                 wait(said(r"PDFs ready", seen), "PDFs after the edit")  # each edit starts from a quiet preview
@@ -279,21 +293,29 @@ def main() -> None:
     print(f"3. no-op rebuild / cold build                   : {noop / cold:5.3f}   (target < 0.02)")
     print(f"4. one-table edit / cold build                  : {edit / cold:5.2f}   (target < 0.40)")
     print(f"   notebooks re-run after the edit: {', '.join(reran)}")
-    print(f"6. PDF step / cold build                        : {step['cold'] / cold:5.2f}"
-          f"   (after an edit: {step['edit']:.2f} s)")
+    print(
+        f"6. PDF step / cold build                        : {step['cold'] / cold:5.2f}"
+        f"   (after an edit: {step['edit']:.2f} s)"
+    )
     for name, seconds, mem in scale:
-        print(f"5. {name:44}: {seconds / cold:5.2f} x cold time, {mem / cold_mem:5.2f} x cold peak memory"
-              + ("   (target < 1.5 x)" if "x100" in name else ""))
+        print(
+            f"5. {name:44}: {seconds / cold:5.2f} x cold time, {mem / cold_mem:5.2f} x cold peak memory"
+            + ("   (target < 1.5 x)" if "x100" in name else "")
+        )
     report_preview(cold, latencies, rebuilds, head=False)
 
 
 def report_preview(cold: float, latencies: list[float], rebuilds: list[float], head: bool = True) -> None:
     if head:
         print(f"\ncold build, HTML + PDF + archival PDF: {cold:.1f} s")
-    print(f"7. preview, saved edit -> page shows it / cold build: {statistics.median(latencies) / cold:5.2f}"
-          f"   (target <= 0.15; median of {len(latencies)} edits)")
-    print(f"   each edit: {', '.join(f'{s:.1f} s' for s in latencies)} (of which the rebuild: "
-          f"{', '.join(f'{s:.1f} s' for s in rebuilds)}; the rest is seeing the save and reloading the page)")
+    print(
+        f"7. preview, saved edit -> page shows it / cold build: {statistics.median(latencies) / cold:5.2f}"
+        f"   (target <= 0.15; median of {len(latencies)} edits)"
+    )
+    print(
+        f"   each edit: {', '.join(f'{s:.1f} s' for s in latencies)} (of which the rebuild: "
+        f"{', '.join(f'{s:.1f} s' for s in rebuilds)}; the rest is seeing the save and reloading the page)"
+    )
 
 
 if __name__ == "__main__":

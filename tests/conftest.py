@@ -62,8 +62,14 @@ def data_with_organizations(target: Path, names: dict[str, str]) -> Path:
     for i, (language, name) in enumerate(names.items(), start=1):
         acronym = f"ORG-{language.upper()}"
         append(target / "organizations.csv", acronym=acronym, name=name, source_lines="197", note="")
-        append(target / "organization_roles.csv", level="content", organization=acronym,
-               column="UN agencies", position=str(10 + i), source_lines="197")
+        append(
+            target / "organization_roles.csv",
+            level="content",
+            organization=acronym,
+            column="UN agencies",
+            position=str(10 + i),
+            source_lines="197",
+        )
     edit_line(target, 197, "UNCTAD,", "UNCTAD, " + ", ".join(f"ORG-{language.upper()}" for language in names) + ",")
     return target
 

@@ -73,10 +73,18 @@ KEYS = {("organizations", "acronym"), ("wgec_membership", "group")}  # primary k
 FIXED = {("parts", "heading"): None, ("report_structure", "title"): {"S2-2"}}
 # The passages the report quotes (wgec.report.quotes), by table: the column of the text and the
 # column printed before it on its first line. The source text is rewritten to hold them.
-QUOTED = {"statements": ("text", None), "mandate_paragraphs": ("text", "label"), "levels": ("name", None),
-          "focus_areas": ("text", None), "characteristics": ("text", None), "table_headings": ("text", None),
-          "organization_roles": ("organization", None), "recommendations": ("text", None),
-          "report_structure": ("title", "number"), "not_reproduced": ("text", None)}
+QUOTED = {
+    "statements": ("text", None),
+    "mandate_paragraphs": ("text", "label"),
+    "levels": ("name", None),
+    "focus_areas": ("text", None),
+    "characteristics": ("text", None),
+    "table_headings": ("text", None),
+    "organization_roles": ("organization", None),
+    "recommendations": ("text", None),
+    "report_structure": ("title", "number"),
+    "not_reproduced": ("text", None),
+}
 
 
 def free_text_columns(descriptor: dict) -> list[tuple[str, str]]:
@@ -84,8 +92,11 @@ def free_text_columns(descriptor: dict) -> list[tuple[str, str]]:
     out = []
     for res in descriptor["resources"]:
         schema = res["schema"]
-        fks = {f for fk in schema.get("foreignKeys", [])
-               for f in ([fk["fields"]] if isinstance(fk["fields"], str) else fk["fields"])}
+        fks = {
+            f
+            for fk in schema.get("foreignKeys", [])
+            for f in ([fk["fields"]] if isinstance(fk["fields"], str) else fk["fields"])
+        }
         pk = schema.get("primaryKey", [])
         pk = [pk] if isinstance(pk, str) else pk
         for field in schema["fields"]:

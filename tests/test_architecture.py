@@ -12,8 +12,9 @@ from wgec import errors, paths
 
 PACKAGE = Path(wgec.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
-OTHERS = sorted([*(paths.ROOT / "tests").glob("*.py"), *(paths.ROOT / "bench").glob("*.py"),
-                 *(paths.ROOT / "tools").glob("*.py")])
+OTHERS = sorted(
+    [*(paths.ROOT / "tests").glob("*.py"), *(paths.ROOT / "bench").glob("*.py"), *(paths.ROOT / "tools").glob("*.py")]
+)
 
 
 def module_name(path: Path) -> str:

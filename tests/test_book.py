@@ -17,8 +17,7 @@ pytestmark = pytest.mark.slow
 
 def pages(html_dir: Path) -> dict[str, BeautifulSoup]:
     order, _ = toc_plan(paths.TOC_FILE)
-    return {doc: BeautifulSoup((html_dir / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
-            for doc in order}
+    return {doc: BeautifulSoup((html_dir / f"{doc}.html").read_text(encoding="utf-8"), "html.parser") for doc in order}
 
 
 def article(soup) -> str:
@@ -56,19 +55,37 @@ def test_every_section_page_exists_with_its_numbered_heading(book):
 
 
 def test_everything_in_the_data_is_in_the_report(text, tables):
-    for table, column in [("focus_areas", "text"), ("organizations", "acronym"), ("organizations", "name"),
-                          ("characteristics", "text"), ("recommendations", "text"), ("mandate_paragraphs", "text"),
-                          ("statements", "text"), ("table_headings", "text"), ("report_structure", "title"),
-                          ("format_options", "form"), ("hosting_options", "host")]:
+    for table, column in [
+        ("focus_areas", "text"),
+        ("organizations", "acronym"),
+        ("organizations", "name"),
+        ("characteristics", "text"),
+        ("recommendations", "text"),
+        ("mandate_paragraphs", "text"),
+        ("statements", "text"),
+        ("table_headings", "text"),
+        ("report_structure", "title"),
+        ("format_options", "form"),
+        ("hosting_options", "host"),
+    ]:
         for value in tables[table][column]:
             assert norm(value) in text, (table, value)  # as printed: a quotation is not lower-cased
 
 
 def test_front_page_has_the_masthead_and_says_it_is_a_draft(book):
     front = article(book["notebooks/00_front_matter"])
-    for piece in ("United Nations", "Economic and Social Council", "DRAFT", "Distr.: General", "Original: English",
-                  "Commission on Science and Technology for Development", "Working Group on Enhanced Cooperation",
-                  "reproduced without formal editing", "not a report adopted", "Draft of "):
+    for piece in (
+        "United Nations",
+        "Economic and Social Council",
+        "DRAFT",
+        "Distr.: General",
+        "Original: English",
+        "Commission on Science and Technology for Development",
+        "Working Group on Enhanced Cooperation",
+        "reproduced without formal editing",
+        "not a report adopted",
+        "Draft of ",
+    ):
         assert piece in front, piece
 
 
@@ -86,8 +103,12 @@ def test_figures_are_numbered_svg_with_alt_text_from_the_data(book, built_book, 
 
 
 def test_figures_and_tables_are_cross_referenced(book):
-    refs = {a["href"].split("#")[-1] for s in book.values() for a in s.select("a.reference.internal")
-            if "#" in a.get("href", "")}
+    refs = {
+        a["href"].split("#")[-1]
+        for s in book.values()
+        for a in s.select("a.reference.internal")
+        if "#" in a.get("href", "")
+    }
     targets = {f["id"] for s in book.values() for f in s.select("figure.un-figure, table.un-table") if f.get("id")}
     figures = {t for t in targets if t.startswith("fig-")}
     assert len(figures) >= 5 and figures <= refs
@@ -134,6 +155,7 @@ def test_code_is_hidden(book):
 
 # --- the data drives the text --------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory, built_book):
     """The report built from a copy of the contribution with one focus area added and one organization
@@ -143,8 +165,15 @@ def changed(tmp_path_factory, built_book):
     d = root / "data"
     area = "Resilience of <b>undersea</b> cables {raw}`html`"
     edit_line(d, 112, "infrastructural level", f"infrastructural level • {area}")  # a bullet after the fourth
-    append(d / "focus_areas.csv", id="FA-INF-5", level="infrastructural", position="5", text=area,
-           kind="focus area", source_lines="112")
+    append(
+        d / "focus_areas.csv",
+        id="FA-INF-5",
+        level="infrastructural",
+        position="5",
+        text=area,
+        kind="focus area",
+        source_lines="112",
+    )
     edit_line(d, 208, "WHO, FAO, WBG,", "WHO, FAO,")
     rewrite(d / "organizations.csv", lambda r: r["acronym"] != "WBG")
     rewrite(d / "organization_roles.csv", lambda r: r["organization"] != "WBG")

@@ -74,6 +74,7 @@ def good(tmp_path_factory):
 # _config.yml) and lists what the message must say: the file, and the row and column, the
 # notebook and line, or the configuration key.
 
+
 def _csv_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
 
@@ -212,8 +213,10 @@ FAILING_CELL = "raise ValueError('the characteristics do not add up')"
 
 
 def cell_raises(d, p):
-    said = 'page.say("Under this heading the contribution lists {n}:", n=words.count(len(tables.characteristics), ' \
-           '"characteristic"))\n'
+    said = (
+        'page.say("Under this heading the contribution lists {n}:", n=words.count(len(tables.characteristics), '
+        '"characteristic"))\n'
+    )
     edit(p / "notebooks" / "02c_characteristics.md", said, f"{said}count = 8\n{FAILING_CELL}\n")
 
 
@@ -230,7 +233,7 @@ def config_wrong_type(d, p):
 
 
 def config_not_yaml(d, p):
-    edit(p / "_config.yml", 'author: "WGEC Report"', 'author: WGEC: Report')
+    edit(p / "_config.yml", 'author: "WGEC Report"', "author: WGEC: Report")
 
 
 def config_python_tag(d, p):
@@ -246,14 +249,22 @@ CASES = {  # name: (break it, what the message must say)
     "missing required value": (missing_value, ["characteristics.csv, row 4, column 'text'", "required"]),
     "wrong type": (wrong_type, ["characteristics.csv, row 3, column 'position'", "'two'", "whole number"]),
     "wrong date format": (wrong_date, ["wgec_meetings.csv, row 3, column 'start_date'", "YYYY-MM-DD"]),
-    "enum violation": (enum_violation, ["focus_areas.csv, row 7, column 'level'", "'contents'",
-                                        "one of: infrastructural, content"]),
-    "pattern violation": (pattern_violation, ["characteristics.csv, row 5, column 'source_lines'", "'164a'",
-                                              "pattern"]),
-    "duplicate primary key": (duplicate_key, ["focus_areas.csv, row 7, column 'id'", "'FA-CON-1'",
-                                              "unique key (the same as in row 6)"]),
-    "broken foreign key": (broken_foreign_key, ["organization_roles.csv, row 6, column 'organization'",
-                                                "'UNESCO-X'", "organizations.acronym"]),
+    "enum violation": (
+        enum_violation,
+        ["focus_areas.csv, row 7, column 'level'", "'contents'", "one of: infrastructural, content"],
+    ),
+    "pattern violation": (
+        pattern_violation,
+        ["characteristics.csv, row 5, column 'source_lines'", "'164a'", "pattern"],
+    ),
+    "duplicate primary key": (
+        duplicate_key,
+        ["focus_areas.csv, row 7, column 'id'", "'FA-CON-1'", "unique key (the same as in row 6)"],
+    ),
+    "broken foreign key": (
+        broken_foreign_key,
+        ["organization_roles.csv, row 6, column 'organization'", "'UNESCO-X'", "organizations.acronym"],
+    ),
     "missing column": (missing_column, ["characteristics.csv, row 1, column 'source_lines'", "header lacks it"]),
     "unknown column": (extra_column, ["characteristics.csv, row 1, column 'comment'", "only the columns"]),
     "control character": (control_character, ["characteristics.csv, row 3, column 'text'", "U+001B"]),
@@ -272,22 +283,43 @@ CASES = {  # name: (break it, what the message must say)
     "resource path ../x.csv": (path_up, ["datapackage.json", "'../x.csv'", "inside the data directory"]),
     "absolute resource path": (path_absolute, ["datapackage.json", "focus_areas.csv'", "inside the data directory"]),
     "notebook missing": (missing_notebook, ["_toc.yml", "notebooks/02b_format", "no file notebooks/02b_format.md"]),
-    "a bullet dropped from the data": (bullet_dropped, ["contribution line 122", "“Confidentiality”",
-                                                         "neither quoted in the report nor listed in not_reproduced.csv"]),
-    "notebook cell raises": (cell_raises, ["notebooks/02c_characteristics.md, line {cell_line}",
-                                           "code cell 2, line 3 of the cell",
-                                           "ValueError: the characteristics do not add up"]),
-    "config: unknown key": (config_unknown_key, ["_config.yml", "wgec_document: unknown setting 'meetin'",
-                                                 "expected one of", "meeting"]),
-    "config: wrong type": (config_wrong_type, ["_config.yml", "wgec_document.meeting",
-                                               "expected a meeting number", "'four'"]),
-    "config: invalid YAML": (config_not_yaml, ["_config.yml, line 4, column 13", "not valid YAML",
-                                                "mapping values are not allowed here"]),
-    "config: python object tag": (config_python_tag, ["_config.yml, line 4", "python/object/apply:os.system",
-                                                      "safe loader"]),
+    "a bullet dropped from the data": (
+        bullet_dropped,
+        ["contribution line 122", "“Confidentiality”", "neither quoted in the report nor listed in not_reproduced.csv"],
+    ),
+    "notebook cell raises": (
+        cell_raises,
+        [
+            "notebooks/02c_characteristics.md, line {cell_line}",
+            "code cell 2, line 3 of the cell",
+            "ValueError: the characteristics do not add up",
+        ],
+    ),
+    "config: unknown key": (
+        config_unknown_key,
+        ["_config.yml", "wgec_document: unknown setting 'meetin'", "expected one of", "meeting"],
+    ),
+    "config: wrong type": (
+        config_wrong_type,
+        ["_config.yml", "wgec_document.meeting", "expected a meeting number", "'four'"],
+    ),
+    "config: invalid YAML": (
+        config_not_yaml,
+        ["_config.yml, line 4, column 13", "not valid YAML", "mapping values are not allowed here"],
+    ),
+    "config: python object tag": (
+        config_python_tag,
+        ["_config.yml, line 4", "python/object/apply:os.system", "safe loader"],
+    ),
 }
-PROJECT_CASES = {missing_notebook, cell_raises, config_unknown_key, config_wrong_type, config_not_yaml,
-                 config_python_tag}
+PROJECT_CASES = {
+    missing_notebook,
+    cell_raises,
+    config_unknown_key,
+    config_wrong_type,
+    config_not_yaml,
+    config_python_tag,
+}
 
 
 def project_copy(target: Path) -> Path:
@@ -338,6 +370,7 @@ def test_debug_shows_the_traceback(good, tmp_path, monkeypatch):
 
 # --- what the good build shows of hostile text, and of the machine it was built on -------
 
+
 def test_directives_in_the_data_are_literal_text_in_the_html(good):
     for page in ("notebooks/02c_characteristics.html", "notebooks/annex1_data_tables.html"):
         html = (good["out"] / "html" / page).read_text(encoding="utf-8")
@@ -350,8 +383,12 @@ def test_directives_in_the_data_are_literal_text_in_the_html(good):
 
 
 def test_directives_in_the_data_are_literal_text_in_the_pdf(good):
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(good["out"] / "pdf" / "wgec-report.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(good["out"] / "pdf" / "wgec-report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     flat = re.sub(r"\s+", "", text)
     assert re.sub(r"\s+", "", RAW) in flat and re.sub(r"\s+", "", INCLUDE) in flat
     assert "root:x:0:0" not in text
@@ -359,8 +396,14 @@ def test_directives_in_the_data_are_literal_text_in_the_pdf(good):
 
 def _machine(good) -> list[str]:
     """What would identify the build machine: its folders, its user, its name."""
-    found = {str(paths.ROOT), str(good["root"]), str(good["out"]), str(good["data"]), str(Path.home()),
-             str(Path.home().resolve())}
+    found = {
+        str(paths.ROOT),
+        str(good["root"]),
+        str(good["out"]),
+        str(good["data"]),
+        str(Path.home()),
+        str(Path.home().resolve()),
+    }
     user = getpass.getuser()
     found |= {f"/{user}/", f"\\{user}\\", f"{user}@"}
     host = socket.gethostname()
@@ -385,8 +428,9 @@ def test_no_path_user_or_host_of_the_build_machine_in_the_pdf(good, tmp_path, na
     info = " ".join(f"{k}={v}" for k, v in (reader.metadata or {}).items())
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
     assert "WGEC Report" in info and "<x:xmpmeta" in xmp  # what is scanned is really there
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     # Every stream uncompressed (links, attachments' names, fonts, structure tree): no path hides inside.
     qdf = tmp_path / "qdf.pdf"
     subprocess.run(["qpdf", "--qdf", "--object-streams=disable", str(pdf), str(qdf)], check=True)
@@ -396,8 +440,10 @@ def test_no_path_user_or_host_of_the_build_machine_in_the_pdf(good, tmp_path, na
             assert item not in content, (name, where, item)
 
 
-@pytest.mark.parametrize("out, says", [("report.pdf", "expected an output folder, but this is a file"),
-                                       ("report.pdf/sub", "Not a directory")])
+@pytest.mark.parametrize(
+    "out, says",
+    [("report.pdf", "expected an output folder, but this is a file"), ("report.pdf/sub", "Not a directory")],
+)
 def test_an_output_folder_that_cannot_be_made_is_named(tmp_path, out, says):
     (tmp_path / "report.pdf").write_bytes(b"%PDF- not ours")
     result = run_wgec("build", "--data", paths.DATA_DIR, "--out", tmp_path / out)

@@ -34,7 +34,8 @@ def test_walk_every_page_by_its_navigation(site, browser):
         visited.append(page.url.split("#")[0])
         assert page.locator("article h1").count() == 1, page.url
         broken = page.evaluate(
-            "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
+            "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+        )
         assert broken == [], (page.url, broken)
         following = page.locator("a.right-next")
         if following.count() == 0:

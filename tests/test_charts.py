@@ -17,8 +17,10 @@ def test_focus_area_bars_match_the_counts(tables):
     fig = charts.focus_areas_by_level(tables)
     bars = [p for p in fig.axes[0].patches if isinstance(p, matplotlib.patches.Rectangle)]
     areas = tables.focus_areas
-    expected = [int(((areas.level == lid) & (areas.kind == "focus area")).sum())
-                for lid in tables.levels.sort_values("position").id]
+    expected = [
+        int(((areas.level == lid) & (areas.kind == "focus area")).sum())
+        for lid in tables.levels.sort_values("position").id
+    ]
     assert [round(b.get_width()) for b in bars] == expected
 
 
@@ -64,8 +66,14 @@ def test_names_in_other_scripts_draw_without_missing_glyphs(data_copy, recwarn):
     append(data_copy / "organizations.csv", acronym="国际电联", name="Chinese name", source_lines="191", note="")
     append(data_copy / "organizations.csv", acronym="МСЭ", name="Russian name", source_lines="193", note="")
     for acr, col in (("الاتحاد", "UN agencies"), ("国际电联", "UN agencies"), ("МСЭ", "Forums")):
-        append(data_copy / "organization_roles.csv", level="content", organization=acr, column=col,
-               position="9", source_lines="197")
+        append(
+            data_copy / "organization_roles.csv",
+            level="content",
+            organization=acr,
+            column=col,
+            position="9",
+            source_lines="197",
+        )
     tables = data.load(data_copy)
     page.svg(charts.organization_matrix(tables))
     missing = [str(w.message) for w in recwarn if "missing from" in str(w.message)]

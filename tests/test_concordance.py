@@ -40,7 +40,9 @@ def record(built):
 
 def pages(built_book: Path) -> dict[str, BeautifulSoup]:
     order, _ = toc_plan(paths.TOC_FILE)
-    return {doc: BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser") for doc in order}
+    return {
+        doc: BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser") for doc in order
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +61,11 @@ def norm(text: str) -> str:
 
 
 def lines_of(element) -> str:
-    return next(c[len("wgec-l-"):] for c in element.get("class", []) if c.startswith("wgec-l-"))
+    return next(c[len("wgec-l-") :] for c in element.get("class", []) if c.startswith("wgec-l-"))
 
 
 # --- the concordance on the real report -------------------------------------------------------
+
 
 def test_the_whole_contribution_is_quoted_or_listed_as_not_reproduced(built, record, tables):
     figures = json.loads((built / "manifest.json").read_text(encoding="utf-8"))["concordance"]
@@ -73,9 +76,19 @@ def test_the_whole_contribution_is_quoted_or_listed_as_not_reproduced(built, rec
     assert figures["not_reproduced"] == len(tables.not_reproduced)
     assert figures["passages"] == figures["rendered"] + figures["not_reproduced"]
     # Every row that transcribes running text, a list item or a table cell is among the passages.
-    quoted = sum(len(tables[t]) for t in ("statements", "mandate_paragraphs", "levels", "focus_areas",
-                                           "characteristics", "table_headings", "organization_roles",
-                                           "recommendations"))
+    quoted = sum(
+        len(tables[t])
+        for t in (
+            "statements",
+            "mandate_paragraphs",
+            "levels",
+            "focus_areas",
+            "characteristics",
+            "table_headings",
+            "organization_roles",
+            "recommendations",
+        )
+    )
     assert figures["rendered"] > quoted
     print(f"\nconcordance: {figures}")
 
@@ -93,22 +106,28 @@ def _quote(docs, doc, text):
 def test_a_passage_dropped_is_named_by_its_line(record, tables):
     def drop(docs):
         docs["notebooks/02a_scope_and_focus_areas"]["quotes"].remove(
-            _quote(docs, "notebooks/02a_scope_and_focus_areas", "Affordability and universal access"))
+            _quote(docs, "notebooks/02a_scope_and_focus_areas", "Affordability and universal access")
+        )
 
     problems = concordance.check(_mutated(record, drop), tables).problems
-    assert problems == ["contribution line 109: “Affordability and universal access” is neither quoted in the report "
-                        "nor listed in not_reproduced.csv (given by focus_areas.csv row 4)"]
+    assert problems == [
+        "contribution line 109: “Affordability and universal access” is neither quoted in the report "
+        "nor listed in not_reproduced.csv (given by focus_areas.csv row 4)"
+    ]
 
 
 def test_a_quotation_changed_by_one_word_is_named_with_its_page_and_line(record, tables):
     def change(docs):
-        _quote(docs, "notebooks/03_recommendations", tables.recommendations.text.iloc[0])["text"] = \
+        _quote(docs, "notebooks/03_recommendations", tables.recommendations.text.iloc[0])["text"] = (
             tables.recommendations.text.iloc[0].replace("consider", "study")
+        )
 
     problems = concordance.check(_mutated(record, change), tables).problems
     assert len(problems) == 1
-    assert problems[0].startswith("notebooks/03_recommendations.md: the quotation of contribution lines 216–219 is "
-                                  "not the source's text after the corrections: “To invite UN GA to study")
+    assert problems[0].startswith(
+        "notebooks/03_recommendations.md: the quotation of contribution lines 216–219 is "
+        "not the source's text after the corrections: “To invite UN GA to study"
+    )
 
 
 def test_a_passage_moved_to_another_part_or_out_of_order_is_refused(record, tables):
@@ -120,8 +139,11 @@ def test_a_passage_moved_to_another_part_or_out_of_order_is_refused(record, tabl
         docs["notebooks/02c_characteristics"]["quotes"].append(quote)
 
     problems = concordance.check(_mutated(record, move), tables).problems
-    assert any("notebooks/02c_characteristics.md: the quotation of contribution lines 216–219" in p
-               and "under part 3 “Recommendations”" in p for p in problems)
+    assert any(
+        "notebooks/02c_characteristics.md: the quotation of contribution lines 216–219" in p
+        and "under part 3 “Recommendations”" in p
+        for p in problems
+    )
 
     def swap(docs):
         quotes = docs["notebooks/03_recommendations"]["quotes"]
@@ -131,10 +153,13 @@ def test_a_passage_moved_to_another_part_or_out_of_order_is_refused(record, tabl
 
     problems = concordance.check(_mutated(record, swap), tables).problems
     assert len(problems) == 1
-    assert problems[0].startswith("notebooks/03_recommendations.md: the quotation of contribution lines 216–219 (“To "
-                                  "invite UN GA to consider")
-    assert problems[0].endswith("comes after that of lines 221–224 in notebooks/03_recommendations.md, but before it "
-                                "in the contribution; the report keeps the contribution's order")
+    assert problems[0].startswith(
+        "notebooks/03_recommendations.md: the quotation of contribution lines 216–219 (“To invite UN GA to consider"
+    )
+    assert problems[0].endswith(
+        "comes after that of lines 221–224 in notebooks/03_recommendations.md, but before it "
+        "in the contribution; the report keeps the contribution's order"
+    )
 
 
 def test_a_heading_changed_without_a_correction_is_refused(record, tables):
@@ -142,8 +167,10 @@ def test_a_heading_changed_without_a_correction_is_refused(record, tables):
         docs["notebooks/02a_scope_and_focus_areas"]["title"] = "Scope and focus areas of enhanced cooperation"
 
     problems = concordance.check(_mutated(record, restyle), tables).problems
-    assert problems[0].startswith("notebooks/02a_scope_and_focus_areas.md: the heading “Scope and focus areas of "
-                                  "enhanced cooperation” is not a heading the contribution gives")
+    assert problems[0].startswith(
+        "notebooks/02a_scope_and_focus_areas.md: the heading “Scope and focus areas of "
+        "enhanced cooperation” is not a heading the contribution gives"
+    )
 
 
 def test_a_passage_quoted_only_as_from_elsewhere_is_not_accounted_for(record, tables):
@@ -151,11 +178,14 @@ def test_a_passage_quoted_only_as_from_elsewhere_is_not_accounted_for(record, ta
         _quote(docs, "notebooks/02c_characteristics", "Equal footing")["elsewhere"] = True
 
     problems = concordance.check(_mutated(record, elsewhere), tables).problems
-    assert problems == ["contribution line 156: “Equal footing” is neither quoted in the report nor listed in "
-                        "not_reproduced.csv (given by characteristics.csv row 2)"]
+    assert problems == [
+        "contribution line 156: “Equal footing” is neither quoted in the report nor listed in "
+        "not_reproduced.csv (given by characteristics.csv row 2)"
+    ]
 
 
 # --- through the command line ----------------------------------------------------------------------
+
 
 @pytest.fixture
 def last_good(tmp_path):
@@ -170,8 +200,10 @@ def test_a_bullet_removed_from_the_data_stops_the_build_naming_its_line(data_cop
     rewrite(data_copy / "focus_areas.csv", lambda r: r["id"] != "FA-INF-3")
     result = run_wgec("build", "--data", data_copy, "--out", last_good)
     assert result.returncode == 1
-    assert "contribution line 109: “Affordability and universal access” is neither quoted in the report nor listed " \
-           "in not_reproduced.csv" in result.stderr
+    assert (
+        "contribution line 109: “Affordability and universal access” is neither quoted in the report nor listed "
+        "in not_reproduced.csv" in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert (last_good / "html" / "index.html").read_text() == "last good build"
     assert not (last_good / "pdf").exists()
@@ -181,25 +213,34 @@ def test_a_quotation_changed_by_one_word_stops_the_build(data_copy, last_good):
     edit(data_copy / "characteristics.csv", "Responsive to innovation", "Responsive to invention")
     result = run_wgec("html", "--data", data_copy, "--out", last_good)
     assert result.returncode == 1
-    assert ("notebooks/02c_characteristics.md: the quotation of contribution line 167 is not the source's text after "
-            "the corrections: “Responsive to invention”; line 167 reads “Responsive to innovation”") in result.stderr
+    assert (
+        "notebooks/02c_characteristics.md: the quotation of contribution line 167 is not the source's text after "
+        "the corrections: “Responsive to invention”; line 167 reads “Responsive to innovation”"
+    ) in result.stderr
     assert (last_good / "html" / "index.html").read_text() == "last good build"
 
 
 def test_a_passage_listed_as_not_reproduced_builds_and_annex_three_says_why(data_copy, tmp_path):
     rewrite(data_copy / "focus_areas.csv", lambda r: r["id"] != "FA-INF-3")
-    append(data_copy / "not_reproduced.csv", id="NR-2", source_lines="109", text="Affordability and universal access",
-           reason="left out for the test")
+    append(
+        data_copy / "not_reproduced.csv",
+        id="NR-2",
+        source_lines="109",
+        text="Affordability and universal access",
+        reason="left out for the test",
+    )
     result = run_wgec("html", "--data", data_copy, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr[-3000:]
     annex = pages(tmp_path / "out" / "html")["notebooks/annex3_source_text"]
     row = annex.select_one("#src-109").find_parent("tr")
     assert norm(row.select("td")[-1].get_text(" ")) == "not reproduced: left out for the test"
     assert "Affordability and universal access" not in pages(tmp_path / "out" / "html")[
-        "notebooks/02a_scope_and_focus_areas"].select_one("article").get_text(" ")
+        "notebooks/02a_scope_and_focus_areas"
+    ].select_one("article").get_text(" ")
 
 
 # --- what the report says about itself, checked on the built report ---------------------------------
+
 
 def test_every_quotation_has_a_footnote_linking_to_its_lines_in_annex_three(body, book):
     annex = book["notebooks/annex3_source_text"]
@@ -222,15 +263,23 @@ def test_every_quotation_has_a_footnote_linking_to_its_lines_in_annex_three(body
 def _number_before(soup, element) -> int | None:
     """The number of the numbered paragraph a quotation belongs to: the last one before it."""
     numbers = [n for n in soup.select("span.un-para-num")]
-    before = [n for n in numbers if n.sourceline < element.sourceline or
-              (n.sourceline == element.sourceline and n.sourcepos <= element.sourcepos)]
+    before = [
+        n
+        for n in numbers
+        if n.sourceline < element.sourceline
+        or (n.sourceline == element.sourceline and n.sourcepos <= element.sourcepos)
+    ]
     return int(before[-1].get_text().rstrip(".")) if before else None
 
 
 def test_annex_three_shows_beside_each_line_where_the_report_gives_it(book, tables):
     annex = book["notebooks/annex3_source_text"]
-    reasons = {n: r for row in tables.not_reproduced.itertuples() for n in words.line_range(row.source_lines)
-               for r in [row.reason]}
+    reasons = {
+        n: r
+        for row in tables.not_reproduced.itertuples()
+        for n in words.line_range(row.source_lines)
+        for r in [row.reason]
+    }
     source = tables.source_lines()
     rows = annex.select("table#tab-source-text tbody tr")
     assert len(rows) == len(source)
@@ -266,7 +315,7 @@ def test_the_headings_are_the_contributions_as_printed(body, tables):
         if doc in plan:
             label, _ = plan[doc]
             title = soup.select_one("article h1").get_text(" ", strip=True).rstrip("#").strip()
-            assert title.startswith(label + " ") and title[len(label) + 1:] in headings, title
+            assert title.startswith(label + " ") and title[len(label) + 1 :] in headings, title
     claim = norm(body["notebooks/01_introduction"].select_one("article").get_text())
     assert "carry the headings of the contribution's proposals, as printed" in claim
     for s in tables.report_structure[~tables.report_structure.id.isin(tables.parts.outline)].itertuples():
@@ -316,7 +365,9 @@ def test_uncertain_readings_carry_their_mark_in_prose_tables_figures_and_alt_tex
         assert "UNDESA (uncertain reading of the printed “UNDECA”, line 207, medium confidence)" in alt
         assert "UNDP (uncertain reading of the printed “UNDRP”, line 205, high confidence)" in alt
     front = norm(book["notebooks/00_front_matter"].get_text())
-    assert "a reading of the printed text that is less than certain is marked [?] wherever the report prints it" in front
+    assert (
+        "a reading of the printed text that is less than certain is marked [?] wherever the report prints it" in front
+    )
 
 
 def test_the_open_lists_keep_their_etc(book):
@@ -343,6 +394,7 @@ def test_the_masthead_is_what_the_configuration_sets(book):
 
 # --- UN editorial style in the report's own sentences ---------------------------------------------
 
+
 def _own_sentences(soup) -> str:
     """The report's own words on a page: its paragraphs, without quotations, tables and footnotes."""
     article = copy.copy(soup.select_one("article"))
@@ -357,8 +409,18 @@ def test_the_reports_own_sentences_keep_un_editorial_style(book, tables):
     # No level, table or column that "names" something: the contribution names.
     assert not re.search(r"\b(level|table|column)s? names?\b", everything)
     # No internal code used as a word.
-    codes = {"ocr", "bullet", "list continues", "social-economic-development", "UN entity", "starting form",
-             "end form", "S2-2", "P-III", "FA-INF"}
+    codes = {
+        "ocr",
+        "bullet",
+        "list continues",
+        "social-economic-development",
+        "UN entity",
+        "starting form",
+        "end form",
+        "S2-2",
+        "P-III",
+        "FA-INF",
+    }
     for code in codes:
         assert not re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", everything), code
     # A list of paragraph numbers names each paragraph once.
@@ -367,17 +429,28 @@ def test_the_reports_own_sentences_keep_un_editorial_style(book, tables):
         assert len(numbers) == len(set(numbers)), listed
     # Numbers in a series take the style of the highest: where a count of 10 or more stands in a
     # sentence of counts, no count is spelled out.
-    spelled = r"\b(two|three|four|five|six|seven|eight|nine) (focus areas?|characteristics?|organizations?|paragraphs?|" \
-              r"readings?|list bullets|OCR errors|punctuation marks)\b"
-    for doc in ("notebooks/00_front_matter", "notebooks/02a_scope_and_focus_areas", "notebooks/02d_organizations",
-                "notebooks/annex2_corrections"):
+    spelled = (
+        r"\b(two|three|four|five|six|seven|eight|nine) (focus areas?|characteristics?|organizations?|paragraphs?|"
+        r"readings?|list bullets|OCR errors|punctuation marks)\b"
+    )
+    for doc in (
+        "notebooks/00_front_matter",
+        "notebooks/02a_scope_and_focus_areas",
+        "notebooks/02d_organizations",
+        "notebooks/annex2_corrections",
+    ):
         for sentence in re.split(r"(?<=\.) ", own[doc]):
             if re.search(r"\b[1-9][0-9]+ (focus areas|organizations|readings|paragraphs|in its)", sentence):
                 assert not re.search(spelled, sentence), (doc, sentence)
     assert "21 focus areas of enhanced cooperation (the list" in own["notebooks/00_front_matter"]
-    assert "4 at the infrastructural level, 10 at the content level and 7 at" in own["notebooks/02a_scope_and_focus_areas"]
-    assert re.search(r"applied 35 readings of damaged text \(Table \d+\): 25 list bullets, 8 OCR errors and 2 "
-                     "punctuation marks", own["notebooks/annex2_corrections"])
+    assert (
+        "4 at the infrastructural level, 10 at the content level and 7 at" in own["notebooks/02a_scope_and_focus_areas"]
+    )
+    assert re.search(
+        r"applied 35 readings of damaged text \(Table \d+\): 25 list bullets, 8 OCR errors and 2 "
+        "punctuation marks",
+        own["notebooks/annex2_corrections"],
+    )
 
 
 def test_annex_one_heads_each_column_by_its_title_and_gives_the_source_lines(book, tables):

@@ -27,6 +27,7 @@ def only(problem_list):
 
 # --- the shipped data ---------------------------------------------------------------
 
+
 def _lines(spec: str) -> range:
     start, _, end = spec.partition("-")
     return range(int(start), int(end or start) + 1)
@@ -72,8 +73,11 @@ def test_every_row_is_in_its_source_lines(tables, table):
 
 
 def test_every_table_with_source_lines_is_traced(tables):
-    with_lines = {r["name"] for r in tables.descriptor["resources"]
-                  if any(f["name"] == "source_lines" for f in r["schema"]["fields"])}
+    with_lines = {
+        r["name"]
+        for r in tables.descriptor["resources"]
+        if any(f["name"] == "source_lines" for f in r["schema"]["fields"])
+    }
     assert with_lines == set(TRACED)
 
 
@@ -128,6 +132,7 @@ def test_tables_are_typed(tables):
 
 # --- spreadsheet habits are accepted ---------------------------------------------------
 
+
 def test_bom_crlf_and_stray_spaces_are_accepted(data_copy):
     path = data_copy / "characteristics.csv"
     text = path.read_text(encoding="utf-8")
@@ -146,6 +151,7 @@ def test_columns_in_another_order_are_accepted(data_copy):
 
 
 # --- bad data: one error, every problem located ----------------------------------------
+
 
 def test_wrong_delimiter(data_copy):
     path = data_copy / "characteristics.csv"
@@ -167,7 +173,9 @@ def test_missing_and_extra_column(data_copy):
     edit(data_copy / "characteristics.csv", "id,position,text,source_lines", "id,position,wording,source_lines")
     found = problems(data_copy)
     assert {(p.file, p.row, p.column) for p in found} == {
-        ("characteristics.csv", 1, "text"), ("characteristics.csv", 1, "wording")}
+        ("characteristics.csv", 1, "text"),
+        ("characteristics.csv", 1, "wording"),
+    }
 
 
 def test_empty_required_field(data_copy):

@@ -77,8 +77,11 @@ def test_headings_are_word_headings_in_reading_order(document, html_pages):
                 title = squash(heading.get_text(" "))
             else:
                 expected.append((level, squash(heading.get_text(" "))))
-    found = [(int(p.style.name.split()[-1]), squash(p.text)) for p in document.paragraphs
-             if p.style.name.startswith("Heading ")]
+    found = [
+        (int(p.style.name.split()[-1]), squash(p.text))
+        for p in document.paragraphs
+        if p.style.name.startswith("Heading ")
+    ]
     assert found == expected
     assert {1, 2} <= {level for level, _ in found}
     assert ("1", "I. Introduction") in {(str(lv), t) for lv, t in found}
@@ -98,8 +101,9 @@ def test_the_contents_list_every_chapter_and_section(document, html_pages):
 @pytest.mark.slow
 def test_internal_links_reach_their_bookmarks_and_no_paragraph_is_empty(document, part):
     body, notes = part("word/document.xml"), part("word/footnotes.xml")
-    anchors = set(body.xpath("//w:hyperlink/@w:anchor", namespaces=NS) + notes.xpath("//w:hyperlink/@w:anchor",
-                                                                                       namespaces=NS))
+    anchors = set(
+        body.xpath("//w:hyperlink/@w:anchor", namespaces=NS) + notes.xpath("//w:hyperlink/@w:anchor", namespaces=NS)
+    )
     assert len(anchors) >= 15
     assert anchors <= set(body.xpath("//w:bookmarkStart/@w:name", namespaces=NS))
     empty = [p.style.name for p in document.paragraphs if not p.text.strip() and not p._p.xpath(".//w:drawing")]
@@ -121,11 +125,16 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(document, html_pag
 def test_sources_are_real_word_footnotes(part, html_pages):
     notes = part("word/footnotes.xml")
     body = part("word/document.xml")
-    texts = {n.get(f"{{{NS['w']}}}id"): squash("".join(n.itertext()))
-             for n in notes.xpath("w:footnote[not(@w:type)]", namespaces=NS)}
+    texts = {
+        n.get(f"{{{NS['w']}}}id"): squash("".join(n.itertext()))
+        for n in notes.xpath("w:footnote[not(@w:type)]", namespaces=NS)
+    }
     refs = body.xpath("//w:footnoteReference/@w:id", namespaces=NS)
-    html_notes = [squash(" ".join(p.get_text(" ") for p in aside.find_all("p")))
-                  for article, _ in html_pages for aside in article.select("aside.footnote")]
+    html_notes = [
+        squash(" ".join(p.get_text(" ") for p in aside.find_all("p")))
+        for article, _ in html_pages
+        for aside in article.select("aside.footnote")
+    ]
     assert len(refs) == len(texts) == len(html_notes) >= 10
     assert sorted(refs) == sorted(texts)  # every note is referenced once, from the text
     assert sorted(texts.values()) == sorted(html_notes)
@@ -148,7 +157,9 @@ def test_figures_have_their_alt_text_caption_and_a_png_for_older_word(word, part
             if target.endswith(".png"):
                 assert z.read(f"word/{target}")[:8] == b"\x89PNG\r\n\x1a\n"
     captions = [squash(p.text) for p in Document(word).paragraphs if p.style.name == "Image Caption"]
-    html_captions = [squash(c.get_text(" ")) for article, _ in html_pages for c in article.select("figure.un-figure figcaption")]
+    html_captions = [
+        squash(c.get_text(" ")) for article, _ in html_pages for c in article.select("figure.un-figure figcaption")
+    ]
     assert len(captions) == len(alts)
     for n, (caption, html_caption) in enumerate(zip(captions, html_captions), start=1):
         assert caption.startswith(f"Figure {n}. ")
@@ -173,12 +184,25 @@ def test_tables_are_word_tables_with_header_rows(document, part, html_pages):
 def test_the_masthead_is_at_the_top(document):
     doc_settings = settings.document()
     top = [(p.style.name, squash(p.text)) for p in document.paragraphs[:6]]
-    assert [style for style, _ in top[:5]] == ["Masthead United Nations", "Masthead Symbol", "Masthead Organ",
-                                               "Masthead Details", "Masthead Session"]
+    assert [style for style, _ in top[:5]] == [
+        "Masthead United Nations",
+        "Masthead Symbol",
+        "Masthead Organ",
+        "Masthead Details",
+        "Masthead Session",
+    ]
     text = " ".join(t for _, t in top)
-    for piece in ("United Nations", "DRAFT", doc_settings["parent_organ"], f"Distr.: {doc_settings['distribution']}",
-                  f"Original: {doc_settings['original']}", doc_settings["organ"], doc_settings["body"], "Fourth meeting",
-                  settings.un_date(settings.document_date(doc_settings))):
+    for piece in (
+        "United Nations",
+        "DRAFT",
+        doc_settings["parent_organ"],
+        f"Distr.: {doc_settings['distribution']}",
+        f"Original: {doc_settings['original']}",
+        doc_settings["organ"],
+        doc_settings["body"],
+        "Fourth meeting",
+        settings.un_date(settings.document_date(doc_settings)),
+    ):
         assert piece in text, piece
     assert top[5] == ("Title", settings.book_config()["title"])
 

@@ -25,10 +25,25 @@ def ledger(tmp_path) -> data.Tables:
     column whose cells start like spreadsheet formulas."""
     folder = tmp_path / "ledger"
     folder.mkdir()
-    descriptor = {"name": "ledger", "resources": [{
-        "name": "ledger", "path": "ledger.csv", "title": "Ledger", "profile": "tabular-data-resource",
-        "schema": {"fields": [{"name": "id", "type": "integer"}, {"name": "amount", "type": "number"},
-                              {"name": "note", "type": "string"}], "primaryKey": ["id"]}}]}
+    descriptor = {
+        "name": "ledger",
+        "resources": [
+            {
+                "name": "ledger",
+                "path": "ledger.csv",
+                "title": "Ledger",
+                "profile": "tabular-data-resource",
+                "schema": {
+                    "fields": [
+                        {"name": "id", "type": "integer"},
+                        {"name": "amount", "type": "number"},
+                        {"name": "note", "type": "string"},
+                    ],
+                    "primaryKey": ["id"],
+                },
+            }
+        ],
+    }
     (folder / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     rows = ["id,amount,note", *(f'{i},{-i - 0.5 if i % 2 else -i},"{note}"' for i, note in enumerate(HOSTILE, 1))]
     (folder / "ledger.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -93,6 +108,7 @@ def test_sheet_names_follow_excel_rules():
 
 # --- in the built book ------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_built_book_offers_every_table(built):
     tables = data.load()
@@ -144,6 +160,7 @@ def test_data_annex_links_every_download_on_the_web_only(built):
     for f in downloads.files(tables.descriptor):
         if f["table"]:
             assert f"(CSV, {count(len(tables[f['table']]), 'row')})" in items[f["name"]]
-    text = subprocess.run(["pdftotext", str(built / "pdf" / "wgec-report.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(built / "pdf" / "wgec-report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert downloads.WORKBOOK not in text, "the PDF does not point to files it does not carry"

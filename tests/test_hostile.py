@@ -129,14 +129,45 @@ def test_every_hostile_cell_is_literal_text_where_the_report_uses_it(html, cells
     assert not missing
 
 
-URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "data", "poster", "xlink:href", "background",
-                  "cite", "longdesc", "content"}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "srcset",
+    "action",
+    "formaction",
+    "data",
+    "poster",
+    "xlink:href",
+    "background",
+    "cite",
+    "longdesc",
+    "content",
+}
 
 
 def test_nothing_in_the_data_becomes_markup(soups):
     assert len(soups) > 12
-    payload_words = {"emph", "strong", "under", "strike", "code", "bold", "raw", "fence", "heading", "item",
-                     "quote", "not a heading", "not a list", "not a quote", "x", "y", "z", "link", "img"}
+    payload_words = {
+        "emph",
+        "strong",
+        "under",
+        "strike",
+        "code",
+        "bold",
+        "raw",
+        "fence",
+        "heading",
+        "item",
+        "quote",
+        "not a heading",
+        "not a list",
+        "not a quote",
+        "x",
+        "y",
+        "z",
+        "link",
+        "img",
+    }
     for path, soup in soups.items():
         where = path.name
         for script in soup.find_all("script"):
@@ -148,8 +179,29 @@ def test_nothing_in_the_data_becomes_markup(soups):
                 if name.lower() in URL_ATTRIBUTES:
                     assert "evil.example" not in value, (where, tag.name, name, value)
                     assert not value.strip().lower().startswith("javascript:"), (where, tag.name, name)
-            if tag.name in {"em", "strong", "b", "i", "del", "s", "code", "h1", "h2", "h3", "h4", "h5", "h6",
-                            "li", "blockquote", "a", "img", "iframe", "math", "aside", "p"}:
+            if tag.name in {
+                "em",
+                "strong",
+                "b",
+                "i",
+                "del",
+                "s",
+                "code",
+                "h1",
+                "h2",
+                "h3",
+                "h4",
+                "h5",
+                "h6",
+                "li",
+                "blockquote",
+                "a",
+                "img",
+                "iframe",
+                "math",
+                "aside",
+                "p",
+            }:
                 assert norm(tag.get_text(" ")).lower() not in payload_words, (where, str(tag)[:200])
         assert not soup.select(".math, .admonition.note, img[src=x], [id=label], iframe, object, embed"), where
         for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
@@ -163,12 +215,17 @@ def test_the_charts_are_well_formed_svg_without_script_or_links(html, soups):
     for svg in svgs:
         root = ElementTree.fromstring(svg)  # an unescaped "<" or "-->" from a label would not parse
         assert not [e for e in root.iter() if e.tag.rsplit("}", 1)[-1] in ("script", "foreignObject", "a")]
-        assert not [v for e in root.iter() for k, v in e.attrib.items()
-                    if k.rsplit("}", 1)[-1].startswith("on") or "evil.example" in v or "javascript:" in v]
+        assert not [
+            v
+            for e in root.iter()
+            for k, v in e.attrib.items()
+            if k.rsplit("}", 1)[-1].startswith("on") or "evil.example" in v or "javascript:" in v
+        ]
         assert "<script" not in svg.lower()  # labels are in comments too: escaped there
 
 
 # --- the PDF ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pdfs(build):
@@ -180,8 +237,9 @@ def pdfs(build):
 @pytest.fixture(scope="module")
 def pdf_text(pdfs):
     # -raw: in the order the text was drawn (cell after cell), not guessed from its layout
-    text = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(pdfs[0]), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(pdfs[0]), "-"], capture_output=True, text=True, check=True
+    ).stdout
     return squeeze(text)
 
 
@@ -199,13 +257,16 @@ def test_every_hostile_cell_is_in_the_pdf_text(pdf_text, cells):
             # A cell taller than a page is split by page breaks, headers and footnotes:
             # look for each of its bundles (each far shorter than a page) in turn.
             parts = [b for b in [*hostile.BUNDLES, hostile.LONG_CELL] if b in cell]
-            tag = cell[cell.rindex("(cell "):]
+            tag = cell[cell.rindex("(cell ") :]
             for part in [*parts, tag]:
                 # Right-to-left runs come back from the text layer in an order of their own:
                 # look for each word of a bundle that has any.
                 words = part.split() if any(unicodedata.bidirectional(ch) == "AL" for ch in part) else [part]
-                missing += [(column, w[:60]) for w in words
-                            if squeeze(w) not in pdf_text and squeeze(lower_first(w)) not in pdf_text]
+                missing += [
+                    (column, w[:60])
+                    for w in words
+                    if squeeze(w) not in pdf_text and squeeze(lower_first(w)) not in pdf_text
+                ]
     assert not missing
 
 
@@ -245,8 +306,7 @@ def test_the_pdfs_have_no_script_launch_or_hostile_link(pdfs):
 
 def test_every_hostile_cell_stays_inside_the_page(pdfs):
     """No word, however long, runs past the right margin (A4: 595 pt wide, 2.2 cm margins)."""
-    out = subprocess.run(["pdftotext", "-bbox", str(pdfs[0]), "-"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["pdftotext", "-bbox", str(pdfs[0]), "-"], capture_output=True, text=True, check=True).stdout
     right = 595.28 - 2.2 / 2.54 * 72
     words = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', out)
     assert len(words) > 10000
@@ -257,12 +317,22 @@ def test_every_hostile_cell_stays_inside_the_page(pdfs):
 # --- characters no cell may hold ---------------------------------------------------------------
 
 REJECTED = {
-    "\x07": "U+0007", "\t": "U+0009", "\n": "U+000A", "\x1b": "U+001B", "\x7f": "U+007F",  # C0, DEL
-    "\x85": "U+0085", "\x9b": "U+009B",  # C1
-    "\u2028": "U+2028 LINE SEPARATOR", "\u2029": "U+2029 PARAGRAPH SEPARATOR",
-    "\u202e": "U+202E RIGHT-TO-LEFT OVERRIDE", "\u202a": "U+202A LEFT-TO-RIGHT EMBEDDING",
-    "\u2067": "U+2067 RIGHT-TO-LEFT ISOLATE", "\u2069": "U+2069 POP DIRECTIONAL ISOLATE",
-    "\ufeff": "U+FEFF ZERO WIDTH NO-BREAK SPACE", "\ufffe": "U+FFFE", "\ufdd0": "U+FDD0",
+    "\x07": "U+0007",
+    "\t": "U+0009",
+    "\n": "U+000A",
+    "\x1b": "U+001B",
+    "\x7f": "U+007F",  # C0, DEL
+    "\x85": "U+0085",
+    "\x9b": "U+009B",  # C1
+    "\u2028": "U+2028 LINE SEPARATOR",
+    "\u2029": "U+2029 PARAGRAPH SEPARATOR",
+    "\u202e": "U+202E RIGHT-TO-LEFT OVERRIDE",
+    "\u202a": "U+202A LEFT-TO-RIGHT EMBEDDING",
+    "\u2067": "U+2067 RIGHT-TO-LEFT ISOLATE",
+    "\u2069": "U+2069 POP DIRECTIONAL ISOLATE",
+    "\ufeff": "U+FEFF ZERO WIDTH NO-BREAK SPACE",
+    "\ufffe": "U+FFFE",
+    "\ufdd0": "U+FDD0",
 }
 
 
@@ -281,10 +351,13 @@ def test_control_and_bidi_override_characters_are_data_errors_located_by_cell(da
     assert f"{len(REJECTED)} problems in the data" in result.stderr
     for row, name in enumerate(REJECTED.values(), start=2):
         assert f"focus_areas.csv, row {row}, column 'text': found 'before" in result.stderr, name
-        assert re.search(rf"focus_areas.csv, row {row}, column 'text': .*found {re.escape(name)}\)", result.stderr), name
+        assert re.search(rf"focus_areas.csv, row {row}, column 'text': .*found {re.escape(name)}\)", result.stderr), (
+            name
+        )
 
 
 # --- in a browser --------------------------------------------------------------------------------
+
 
 @pytest.mark.browser
 def test_in_a_browser_no_data_runs_and_no_page_is_wider_than_the_window(html, browser):
@@ -297,8 +370,9 @@ def test_in_a_browser_no_data_runs_and_no_page_is_wider_than_the_window(html, br
     pages = sorted((html / "notebooks").glob("*.html"))
     for path in pages:
         page.goto(path.as_uri())
-        width = page.evaluate("() => { const a = document.querySelector('article.bd-article');"
-                              " return [a.scrollWidth, a.clientWidth]; }")
+        width = page.evaluate(
+            "() => { const a = document.querySelector('article.bd-article'); return [a.scrollWidth, a.clientWidth]; }"
+        )
         if width[0] > width[1] + 1:
             wide.append((path.name, width))
     page.close()

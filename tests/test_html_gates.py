@@ -56,6 +56,7 @@ def site_pages(book: Path) -> list[str]:
 
 # --- HTML validity --------------------------------------------------------------------
 
+
 def test_vnu_every_page_is_valid_html(built_book):
     java = shutil.which("java")
     if java is None:
@@ -66,9 +67,22 @@ def test_vnu_every_page_is_valid_html(built_book):
     # Also our own stylesheet and the SVG figures the notebooks make.
     others = [built_book / "_static" / "wgec.css", *sorted((built_book / "_images").glob("*.svg"))]
     result = subprocess.run(
-        [java, "-jar", str(VNU), "--format", "json", "--stdout", "--exit-zero-always",
-         "--also-check-css", "--also-check-svg", *map(str, pages + others)],
-        capture_output=True, text=True, timeout=600)
+        [
+            java,
+            "-jar",
+            str(VNU),
+            "--format",
+            "json",
+            "--stdout",
+            "--exit-zero-always",
+            "--also-check-css",
+            "--also-check-svg",
+            *map(str, pages + others),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     messages = json.loads(result.stdout)["messages"]
     problems = []
@@ -79,8 +93,11 @@ def test_vnu_every_page_is_valid_html(built_book):
             continue
         if m["type"] == "info" and any(m["message"].startswith(a) for a in ALLOWED_VNU_WARNINGS):
             continue
-        where = Path(m.get("url", "?").removeprefix("file:")).relative_to(built_book) \
-            if m.get("url", "").startswith("file:") else m.get("url", "?")
+        where = (
+            Path(m.get("url", "?").removeprefix("file:")).relative_to(built_book)
+            if m.get("url", "").startswith("file:")
+            else m.get("url", "?")
+        )
         kind = "warning" if m["type"] == "info" else m["type"]
         problems.append(f"{where}:{m.get('lastLine', '?')}: {kind}: {m['message']}")
     assert problems == [], f"{len(problems)} problems in {len(pages)} pages:\n" + "\n".join(problems)
@@ -88,13 +105,14 @@ def test_vnu_every_page_is_valid_html(built_book):
 
 # --- what a screen reader needs, in every page's HTML ---------------------------------------
 
+
 def test_every_page_says_its_language_and_describes_images_and_tables(built_book):
     problems, images, tables = [], 0, 0
     for path in html_pages(built_book):
         name = path.relative_to(built_book).as_posix()
         soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
         if soup.html is None or soup.html.get("lang", "").split("-")[0] != "en":
-            problems.append(f"{name}: <html> has no lang=\"en\"")
+            problems.append(f'{name}: <html> has no lang="en"')
         for img in soup.find_all("img"):
             images += 1
             if not (img.get("alt") or "").strip():
@@ -108,14 +126,17 @@ def test_every_page_says_its_language_and_describes_images_and_tables(built_book
             headers = len(first.find_all("th")) if first else 0
             if not columns or headers != columns:
                 caption = table.find("caption")
-                problems.append(f"{name}: table {caption.get_text(' ', strip=True) if caption else ''!r}: "
-                                f"{headers} header cells (<th>) in its first row of {columns} cells")
+                problems.append(
+                    f"{name}: table {caption.get_text(' ', strip=True) if caption else ''!r}: "
+                    f"{headers} header cells (<th>) in its first row of {columns} cells"
+                )
     assert problems == []
     # The book has figures and data tables: the checks above did check something.
     assert images > 0 and tables > 0
 
 
 # --- in a browser: axe-core and the keyboard ------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tab(browser):
@@ -154,8 +175,10 @@ def test_axe_no_serious_accessibility_violations(built_book, site, tab, mode):
         for rule in result["violations"]:
             if rule["impact"] in ("serious", "critical"):
                 for node in rule["nodes"]:
-                    failures.append(f"{name}: {rule['id']} ({rule['impact']}) at {' '.join(map(str, node['target']))}"
-                                    f": {rule['help']}")
+                    failures.append(
+                        f"{name}: {rule['id']} ({rule['impact']}) at {' '.join(map(str, node['target']))}"
+                        f": {rule['help']}"
+                    )
     assert checked > 0
     assert failures == [], f"{len(failures)} serious or critical violations:\n" + "\n".join(failures)
 

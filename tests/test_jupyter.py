@@ -24,14 +24,30 @@ from wgec.report.page import md
 # renderer is @jupyterlab/pdf-extension's): an output shows the type of the lowest rank it
 # has. A type with no renderer (the glued figures, application/papermill.record/...) shows
 # nothing.
-JUPYTERLAB_RANKS = {"text/html": 50, "text/markdown": 60, "text/latex": 70, "image/svg+xml": 80,
-                    "image/bmp": 90, "image/png": 90, "image/jpeg": 90, "image/gif": 90, "image/webp": 90,
-                    "application/pdf": 100, "text/javascript": 110, "application/javascript": 110,
-                    "text/plain": 120, "application/vnd.jupyter.stdout": 120, "application/vnd.jupyter.stderr": 120}
+JUPYTERLAB_RANKS = {
+    "text/html": 50,
+    "text/markdown": 60,
+    "text/latex": 70,
+    "image/svg+xml": 80,
+    "image/bmp": 90,
+    "image/png": 90,
+    "image/jpeg": 90,
+    "image/gif": 90,
+    "image/webp": 90,
+    "application/pdf": 100,
+    "text/javascript": 110,
+    "application/javascript": 110,
+    "text/plain": 120,
+    "application/vnd.jupyter.stdout": 120,
+    "application/vnd.jupyter.stderr": 120,
+}
 # MyST that a reader must never see: roles, directives, colon fences, footnote markers and
 # definitions, substitutions, targets, attributes.
-RAW_MYST = re.compile(r"\{[\w:.-]+\}`|^\s*:{3,}|^\s*`{3,}\s*\{|\{(?:glue|numref|list-table|container)\b|\[\^[\w-]+\]"
-                      r"|\{\{|^\s*\([\w-]+\)=\s*$|\{\.[\w-]+\}", re.M)
+RAW_MYST = re.compile(
+    r"\{[\w:.-]+\}`|^\s*:{3,}|^\s*`{3,}\s*\{|\{(?:glue|numref|list-table|container)\b|\[\^[\w-]+\]"
+    r"|\{\{|^\s*\([\w-]+\)=\s*$|\{\.[\w-]+\}",
+    re.M,
+)
 NOTEBOOKS = notebooks()
 
 
@@ -60,12 +76,17 @@ def run_as_jupyter(path, data_dir=None):
     the build names it (wgec.session.begin), for the hostile data."""
     nb = jupytext.read(path)
     if data_dir is not None:
-        nb.cells.insert(0, nbformat.v4.new_code_cell(f"import wgec.session\nwgec.session.begin({{'data_dir': {str(data_dir)!r}}})"))
+        nb.cells.insert(
+            0, nbformat.v4.new_code_cell(f"import wgec.session\nwgec.session.begin({{'data_dir': {str(data_dir)!r}}})")
+        )
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    return [o for cell in nb.cells[1 if data_dir is not None else 0:] if cell.cell_type == "code" for o in cell.outputs]
+    return [
+        o for cell in nb.cells[1 if data_dir is not None else 0 :] if cell.cell_type == "code" for o in cell.outputs
+    ]
 
 
 # --- the rendering, on its own -------------------------------------------------------
+
 
 def test_the_renderer_reads_the_myst_extensions_of_the_book():
     config = yaml.safe_load(paths.CONFIG_FILE.read_text(encoding="utf-8"))
@@ -85,8 +106,10 @@ def test_cross_references_read_as_words_and_footnotes_as_notes():
 
 
 def test_containers_quotes_and_line_breaks_become_html():
-    rendered = jupyter.render(":::{container} un-edition wgec-x\n:name: here\nEdition: `abc`\\\nnext\n:::\n\n"
-                              "> quoted\n>\n> — A\\/RES\\/70\\/125")
+    rendered = jupyter.render(
+        ":::{container} un-edition wgec-x\n:name: here\nEdition: `abc`\\\nnext\n:::\n\n"
+        "> quoted\n>\n> — A\\/RES\\/70\\/125"
+    )
     soup = BeautifulSoup(rendered, "html.parser")
     box = soup.select_one("div#here")
     assert box["class"] == ["un-edition", "wgec-x"] and box.select_one("code").get_text() == "abc"
@@ -96,7 +119,9 @@ def test_containers_quotes_and_line_breaks_become_html():
 
 
 def test_a_template_cannot_pass_html_scripts_or_event_attributes():
-    rendered = jupyter.render('<b onclick="x()">raw</b> [a](javascript:alert(1)) [b](https://example.org){onclick="y()" .external}')
+    rendered = jupyter.render(
+        '<b onclick="x()">raw</b> [a](javascript:alert(1)) [b](https://example.org){onclick="y()" .external}'
+    )
     soup = BeautifulSoup(rendered, "html.parser")
     assert soup.find("b") is None and "<b onclick" in soup.get_text()
     assert all(not a.get("href", "").startswith("javascript") for a in soup.find_all("a"))
@@ -127,6 +152,7 @@ def test_a_figure_is_an_svg_image_with_its_alt_text():
 
 # --- every notebook, run as Jupyter runs it ------------------------------------------
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_notebook_run_in_jupyter_shows_its_section(path):
@@ -140,7 +166,7 @@ def test_a_notebook_run_in_jupyter_shows_its_section(path):
         assert mime in ("text/html", "text/plain"), f"JupyterLab would show {mime}: {content[:200]}"
         text = visible_text(mime, content)
         raw = RAW_MYST.search(text)
-        assert raw is None, f"raw MyST on the page: {text[max(0, raw.start() - 80):raw.end() + 80]!r}"
+        assert raw is None, f"raw MyST on the page: {text[max(0, raw.start() - 80) : raw.end() + 80]!r}"
     glued = [o for o in outputs if "application/papermill.record/image/svg+xml" in o.get("data", {})]
     figures = [BeautifulSoup(c, "html.parser").select_one("figure img") for m, c in rendered if m == "text/html"]
     figures = [f for f in figures if f is not None]

@@ -40,12 +40,27 @@ def lab(tmp_path_factory):
     shutil.copyfile(paths.ROOT / "pyproject.toml", root / "pyproject.toml")  # jupytext's settings
     home = tmp_path_factory.mktemp("lab-home")
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
     process = subprocess.Popen(
-        ["make", "-s", "lab", f"LAB_ROOT={root}", f"LAB_OPTIONS=--no-browser --port={port} "
-                                                  f"--IdentityProvider.token={token}"],
-        cwd=paths.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            "make",
+            "-s",
+            "lab",
+            f"LAB_ROOT={root}",
+            f"LAB_OPTIONS=--no-browser --port={port} --IdentityProvider.token={token}",
+        ],
+        cwd=paths.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
@@ -102,14 +117,18 @@ def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser,
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         # Done when every code cell has its execution count and the kernel is idle.
-        page.wait_for_function("""() => {
+        page.wait_for_function(
+            """() => {
             const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
             return prompts.length && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""", timeout=180_000)
+        }""",
+            timeout=180_000,
+        )
         outputs = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output")
         assert outputs.count() > 0
-        assert not page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output[data-mime-type*=error]").count(), \
+        assert not page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output[data-mime-type*=error]").count(), (
             page.locator(".jp-NotebookPanel:visible .jp-OutputArea").all_inner_texts()
+        )
         figures = page.locator('.jp-NotebookPanel:visible .jp-OutputArea-output img[src^="data:image/svg+xml"]')
         assert figures.count() >= 1, "no figure drawn"
         for i in range(figures.count()):
@@ -121,15 +140,17 @@ def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser,
         for syntax in RAW_MYST:
             assert syntax not in text, f"raw MyST on the page: {syntax!r}"
         assert "contribution" in text.lower()
-        assert page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output sup.footnote-ref").count(), \
+        assert page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output sup.footnote-ref").count(), (
             "the sources are notes"
+        )
         if name == "02d_organizations":
             table = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output table")
             assert table.locator("th").count() >= 4 and table.locator("tbody tr").count() >= 10
         # Saved from JupyterLab, the text notebook is the same file (jupytext's settings, the kernel's name).
         page.keyboard.press("Control+s")
-        page.wait_for_function("!document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)')"
-                               ".classList.contains('jp-mod-dirty')")
+        page.wait_for_function(
+            "!document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)').classList.contains('jp-mod-dirty')"
+        )
         time.sleep(1)
         assert (root / "notebooks" / f"{name}.md").read_bytes() == before
     finally:

@@ -102,11 +102,19 @@ def test_page_one_has_the_masthead_and_the_title(pdf):
     doc_settings = settings.document()
     meetings = data.load().wgec_meetings
     meeting = meetings[meetings.number == doc_settings["meeting"]].iloc[0]
-    for piece in ("United Nations", doc_settings["parent_organ"], doc_settings["organ"], doc_settings["body"],
-                  doc_settings["symbol"] or "DRAFT", f"Distr.: {doc_settings['distribution']}",
-                  f"Original: {doc_settings['original']}", settings.un_date(settings.document_date(doc_settings)),
-                  f" meeting, {meeting.place}, ",
-                  "reproduced without formal editing", settings.book_config()["title"]):
+    for piece in (
+        "United Nations",
+        doc_settings["parent_organ"],
+        doc_settings["organ"],
+        doc_settings["body"],
+        doc_settings["symbol"] or "DRAFT",
+        f"Distr.: {doc_settings['distribution']}",
+        f"Original: {doc_settings['original']}",
+        settings.un_date(settings.document_date(doc_settings)),
+        f" meeting, {meeting.place}, ",
+        "reproduced without formal editing",
+        settings.book_config()["title"],
+    ):
         assert piece in first, piece
 
 
@@ -123,7 +131,8 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(pdf, built_book):
     numbers = [int(m) for m in re.findall(r"^(\d+)\. \S", raw, re.M)]
     html_count = sum(
         len(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("span.un-para-num"))
-        for p in (built_book / "notebooks").glob("*.html"))
+        for p in (built_book / "notebooks").glob("*.html")
+    )
     assert html_count > 12  # the report's own paragraphs: the contributor's words are quotations
     assert numbers == list(range(1, html_count + 1))
 
@@ -133,8 +142,13 @@ def test_the_data_is_in_the_text_layer(text):
     # LaTeX breaks lines after the hyphen of "e-health", and pdftotext then drops that hyphen
     # ("e-\nhealth" -> "ehealth"): compare without hyphens.
     unhyphenated = text.replace("-", "")
-    for table, column in [("focus_areas", "text"), ("organizations", "acronym"), ("organizations", "name"),
-                          ("characteristics", "text"), ("recommendations", "text")]:
+    for table, column in [
+        ("focus_areas", "text"),
+        ("organizations", "acronym"),
+        ("organizations", "name"),
+        ("characteristics", "text"),
+        ("recommendations", "text"),
+    ]:
         for value in tables[table][column]:
             value = flat(value).replace("-", "")
             assert value in unhyphenated or (value[:1].lower() + value[1:]) in unhyphenated, (table, value)
@@ -176,17 +190,22 @@ def test_text_in_other_scripts_stays_literal_inside_its_font_commands():
 
 def test_missing_characters_are_read_from_the_log(tmp_path):
     log = tmp_path / "x.log"
-    log.write_text("Missing character: There is no \u2423 (U+2423) in font Liberation Mono/OT:language=dflt;!\n"
-                   "Missing character: There is no \u76f4 (U+76F4) in font [lmroman10-regular]:mapping=tex-text;!\n"
-                   "Missing character: There is no \u2423 (U+2423) in font Liberation Serif/OT:language=dflt;!\n",
-                   encoding="utf-8")
-    assert latex.missing_characters(log) == {"\u2423": {"Liberation Mono", "Liberation Serif"},
-                                             "\u76f4": {"lmroman10-regular"}}
+    log.write_text(
+        "Missing character: There is no \u2423 (U+2423) in font Liberation Mono/OT:language=dflt;!\n"
+        "Missing character: There is no \u76f4 (U+76F4) in font [lmroman10-regular]:mapping=tex-text;!\n"
+        "Missing character: There is no \u2423 (U+2423) in font Liberation Serif/OT:language=dflt;!\n",
+        encoding="utf-8",
+    )
+    assert latex.missing_characters(log) == {
+        "\u2423": {"Liberation Mono", "Liberation Serif"},
+        "\u76f4": {"lmroman10-regular"},
+    }
 
 
 def test_a_latex_error_names_the_log_and_its_first_error(tmp_path):
-    (tmp_path / "broken.tex").write_text("\\documentclass{article}\n\\begin{document}\n\\undefinedcommand\n"
-                                         "\\end{document}\n")
+    (tmp_path / "broken.tex").write_text(
+        "\\documentclass{article}\n\\begin{document}\n\\undefinedcommand\n\\end{document}\n"
+    )
     with pytest.raises(latex.LatexError) as error:
         latex.typeset(tmp_path, tmp_path / "out" / NAME)
     message = str(error.value)
@@ -196,6 +215,7 @@ def test_a_latex_error_names_the_log_and_its_first_error(tmp_path):
 
 
 # --- data strings are text, never LaTeX; a failure leaves the last PDF ----------------------
+
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
@@ -222,15 +242,22 @@ def test_a_failing_xelatex_leaves_the_previous_pdf_and_says_where_the_log_is(hos
     edit_quote(hostile / "data", "focus_areas.csv", 109, HOSTILE, HOSTILE + " again")  # stale: the build runs
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "latexmk").write_text("#!/bin/sh\nfor a in \"$@\"; do name=$(basename \"$a\" .tex); done\n"
-                                  "printf 'This is XeTeX\\n./%s.tex:12: Fake error for the test.\\nl.12 x\\n' "
-                                  "\"$name\" > \"$name.log\"\nexit 12\n")
+    (fake / "latexmk").write_text(
+        '#!/bin/sh\nfor a in "$@"; do name=$(basename "$a" .tex); done\n'
+        "printf 'This is XeTeX\\n./%s.tex:12: Fake error for the test.\\nl.12 x\\n' "
+        '"$name" > "$name.log"\nexit 12\n'
+    )
     (fake / "latexmk").chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
     from conftest import WGEC
 
-    result = subprocess.run([WGEC, "pdf", "--engine", "latex", "--data", hostile / "data", "--out",
-                             hostile / "out"], capture_output=True, text=True, env=env, timeout=1800)
+    result = subprocess.run(
+        [WGEC, "pdf", "--engine", "latex", "--data", hostile / "data", "--out", hostile / "out"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert ".tex:12: Fake error for the test" in result.stderr
@@ -241,10 +268,12 @@ def test_a_failing_xelatex_leaves_the_previous_pdf_and_says_where_the_log_is(hos
 
 # --- other scripts: typeset in their Noto fonts, or the build stops ---------------------------
 
-SCRIPT_NAMES = {**NAMES,
-                "Hebrew": "איגוד התקשורת הבינלאומי",
-                "Hindi": "अंतर्राष्ट्रीय दूरसंचार संघ",
-                "Korean": "국제전기통신연합"}
+SCRIPT_NAMES = {
+    **NAMES,
+    "Hebrew": "איגוד התקשורת הבינלאומי",
+    "Hindi": "अंतर्राष्ट्रीय दूरसंचार संघ",
+    "Korean": "국제전기통신연합",
+}
 # VITHKUQI CAPITAL LETTER A (Unicode 14): no font Debian 12 ships has it, not even Noto (checked
 # below); an emoji would not do, since the PDF's emoji font (fonts-noto-color-emoji) has them.
 NO_GLYPH = "\U00010570"
@@ -276,15 +305,20 @@ def test_names_in_other_scripts_are_in_the_text_layer(scripts, language):
 
 
 def test_other_scripts_are_typeset_in_their_noto_fonts(scripts):
-    fonts = subprocess.run(["pdffonts", str(scripts / "out" / "pdf" / NAME)], capture_output=True, text=True,
-                           check=True).stdout
+    fonts = subprocess.run(
+        ["pdffonts", str(scripts / "out" / "pdf" / NAME)], capture_output=True, text=True, check=True
+    ).stdout
     for font in ("NotoNaskhArabic", "NotoSerifHebrew", "NotoSerifDevanagari", "NotoSerifCJK"):
         assert font in fonts, font
 
 
 def test_a_character_no_font_has_stops_the_build_and_keeps_the_last_pdf(scripts):
-    assert subprocess.run(["fc-list", f":charset={ord(NO_GLYPH):x}", "family"], capture_output=True, text=True,
-                          check=True).stdout.strip() == ""
+    assert (
+        subprocess.run(
+            ["fc-list", f":charset={ord(NO_GLYPH):x}", "family"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == ""
+    )
     pdf = scripts / "out" / "pdf" / NAME
     before = sha(pdf)
     edit(scripts / "data" / "organizations.csv", SCRIPT_NAMES["Russian"], SCRIPT_NAMES["Russian"] + " " + NO_GLYPH)

@@ -36,9 +36,13 @@ def add_pdf_links(path, page_number, *annotations):
     writer = PdfWriter(clone_from=PdfReader(path))
     page = writer.pages[page_number - 1]
     for make in annotations:
-        annotation = DictionaryObject({NameObject("/Type"): NameObject("/Annot"),
-                                       NameObject("/Subtype"): NameObject("/Link"),
-                                       NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (50, 50, 100, 60)])})
+        annotation = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Link"),
+                NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (50, 50, 100, 60)]),
+            }
+        )
         annotation.update(make(writer))
         writer.add_annotation(page, annotation)
     writer.write(path)
@@ -69,11 +73,19 @@ def test_every_kind_of_broken_link_is_reported_with_its_page_and_target(copy):
     edit(copy / PROVENANCE, 'href="02b_format.html"', 'href="02b_missing.html"')  # a page that is not there
     edit(copy / PROVENANCE, 'href="02c_characteristics.html"', 'href="02c_characteristics.html#nowhere"')
     edit(copy / PROVENANCE, 'href="02_background.html"', 'href="02_background.html#background"')  # fine
-    add_pdf_links(copy / PDF, 3,
-                  lambda w: {NameObject("/Dest"): TextStringObject("no-such-destination")},
-                  lambda w: {NameObject("/A"): DictionaryObject({
-                      NameObject("/S"): NameObject("/GoTo"),
-                      NameObject("/D"): ArrayObject([w.root_object.raw_get("/Pages"), NameObject("/Fit")])})})  # the page tree
+    add_pdf_links(
+        copy / PDF,
+        3,
+        lambda w: {NameObject("/Dest"): TextStringObject("no-such-destination")},
+        lambda w: {
+            NameObject("/A"): DictionaryObject(
+                {
+                    NameObject("/S"): NameObject("/GoTo"),
+                    NameObject("/D"): ArrayObject([w.root_object.raw_get("/Pages"), NameObject("/Fit")]),
+                }
+            )
+        },
+    )  # the page tree
 
     result = links.check(copy)
     pages_ref = PdfReader(copy / PDF).trailer["/Root"].raw_get("/Pages")
@@ -82,11 +94,15 @@ def test_every_kind_of_broken_link_is_reported_with_its_page_and_target(copy):
         Broken(INTRO, "#no-such-anchor", f"no id 'no-such-anchor' in {INTRO}"),
         Broken(ORGANIZATIONS, "#fig-organization-matrix", f"no id 'fig-organization-matrix' in {ORGANIZATIONS}"),
         Broken(PROVENANCE, "02b_missing.html", "no file html/notebooks/02b_missing.html"),
-        Broken(PROVENANCE, "02c_characteristics.html#nowhere",
-               "no id 'nowhere' in html/notebooks/02c_characteristics.html"),
+        Broken(
+            PROVENANCE, "02c_characteristics.html#nowhere", "no id 'nowhere' in html/notebooks/02c_characteristics.html"
+        ),
         Broken(f"{PDF}, page 3", "no-such-destination", "no such named destination"),
-        Broken(f"{PDF}, page 3", f"[{pages_ref.idnum} {pages_ref.generation} R /Fit]",
-               "the destination is not a page of the file"),
+        Broken(
+            f"{PDF}, page 3",
+            f"[{pages_ref.idnum} {pages_ref.generation} R /Fit]",
+            "the destination is not a page of the file",
+        ),
     }
     assert len(result.broken) == 7  # each once, though the figure is referred to twice on its page
 
@@ -109,11 +125,21 @@ def test_the_command_counts_the_links_and_writes_the_external_report(copy):
 
 
 def test_external_links_are_listed_with_their_pages_and_never_fetched(copy, monkeypatch):
-    edit(copy / INTRO, "<article", '<a href="https://example.org/wsis?x=1">WSIS</a>'
-                                   '<a href="mailto:someone@example.org">mail</a><article')
+    edit(
+        copy / INTRO,
+        "<article",
+        '<a href="https://example.org/wsis?x=1">WSIS</a><a href="mailto:someone@example.org">mail</a><article',
+    )
     edit(copy / PROVENANCE, "<article", '<a href="https://example.org/wsis?x=1">WSIS</a><article')
-    add_pdf_links(copy / PDF, 2, lambda w: {NameObject("/A"): DictionaryObject({
-        NameObject("/S"): NameObject("/URI"), NameObject("/URI"): TextStringObject("https://example.org/pdf")})})
+    add_pdf_links(
+        copy / PDF,
+        2,
+        lambda w: {
+            NameObject("/A"): DictionaryObject(
+                {NameObject("/S"): NameObject("/URI"), NameObject("/URI"): TextStringObject("https://example.org/pdf")}
+            )
+        },
+    )
 
     def no_network(*args, **kwargs):
         raise AssertionError("the link checker opened a network connection")
@@ -122,17 +148,21 @@ def test_external_links_are_listed_with_their_pages_and_never_fetched(copy, monk
         monkeypatch.setattr(socket, name, no_network)
     result = links.check(copy)
     assert result.broken == []
-    assert result.external == {"https://example.org/wsis?x=1": [INTRO, PROVENANCE],
-                               "mailto:someone@example.org": [INTRO],
-                               "https://example.org/pdf": [f"{PDF}, page 2"]}
+    assert result.external == {
+        "https://example.org/wsis?x=1": [INTRO, PROVENANCE],
+        "mailto:someone@example.org": [INTRO],
+        "https://example.org/pdf": [f"{PDF}, page 2"],
+    }
     written = json.loads(result.write_external(copy / links.EXTERNAL_REPORT).read_text(encoding="utf-8"))
     assert {"url": "https://example.org/wsis?x=1", "used_in": [INTRO, PROVENANCE]} in written
 
 
 def test_the_checker_loads_no_network_code(copy):
-    code = ("import sys; from wgec.pipeline import links; links.check(sys.argv[1]); "
-            "print(sorted(m for m in ('socket', 'ssl', 'http.client', 'urllib.request', 'requests', 'httpx') "
-            "if m in sys.modules))")
+    code = (
+        "import sys; from wgec.pipeline import links; links.check(sys.argv[1]); "
+        "print(sorted(m for m in ('socket', 'ssl', 'http.client', 'urllib.request', 'requests', 'httpx') "
+        "if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code, str(copy)], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -175,8 +205,12 @@ def test_a_broken_link_fails_the_build_and_keeps_the_last_good_output(built, tmp
     shutil.copytree(built, out)
     (out / "html" / "search.html").write_text("edited", encoding="utf-8")  # so the HTML is stale
     before = hashes(out)
-    result = subprocess.run([sys.executable, "-c", BREAK_THE_STAGED_HTML, "html", "--out", str(out)],
-                            capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(
+        [sys.executable, "-c", BREAK_THE_STAGED_HTML, "html", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert f"{INTRO}: #no-such-anchor (no id 'no-such-anchor' in {INTRO})" in result.stderr
     assert "previous output is unchanged" in result.stderr and "Traceback" not in result.stderr

@@ -26,18 +26,30 @@ def rewrite(path, keep):
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
-@pytest.mark.parametrize("items, expected", [
-    ([], ""), (["ITU"], "ITU"), (["ITU", "UNDP"], "ITU and UNDP"),
-    (["ITU", "UNDP", "UNESCO"], "ITU, UNDP and UNESCO"),
-])
+@pytest.mark.parametrize(
+    "items, expected",
+    [
+        ([], ""),
+        (["ITU"], "ITU"),
+        (["ITU", "UNDP"], "ITU and UNDP"),
+        (["ITU", "UNDP", "UNESCO"], "ITU, UNDP and UNESCO"),
+    ],
+)
 def test_join(items, expected):
     assert words.join(items) == expected
 
 
-@pytest.mark.parametrize("n, expected", [
-    (0, "no levels"), (1, "one level"), (3, "three levels"), (9, "nine levels"), (10, "10 levels"),
-    (1234, "1,234 levels"),
-])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (0, "no levels"),
+        (1, "one level"),
+        (3, "three levels"),
+        (9, "nine levels"),
+        (10, "10 levels"),
+        (1234, "1,234 levels"),
+    ],
+)
 def test_count(n, expected):
     assert words.count(n, "level") == expected
 
@@ -50,21 +62,39 @@ def test_irregular_plural_and_ordinals():
 
 def test_date_ranges():
     from datetime import date
+
     assert words.date_range(date(2017, 9, 25), date(2017, 9, 27)) == "25–27 September 2017"
     assert words.date_range(date(2018, 1, 29), date(2018, 2, 1)) == "29 January–1 February 2018"
     assert words.date_range(date(2016, 9, 30), date(2016, 9, 30)) == "30 September 2016"
     assert words.date_range(date(2016, 12, 30), date(2017, 1, 2)) == "30 December 2016–2 January 2017"
 
 
-HOSTILE = ["<b>x</b>", "{raw}`<script>alert(1)</script>`", "*not emphasis* _nor this_", "[link](javascript:alert(1))",
-           "$x^2$", "\\textbf{x} & 100% #1 ~ ^", "=SUM(A1:A2)", "# not a heading", "1. not a list", "a\\b",
-           "&amp; &lt;", "```", ":::{note}", "{{ title }}", "| a | b |", "<!-- c -->", "الاتحاد الدولي للاتصالات"]
+HOSTILE = [
+    "<b>x</b>",
+    "{raw}`<script>alert(1)</script>`",
+    "*not emphasis* _nor this_",
+    "[link](javascript:alert(1))",
+    "$x^2$",
+    "\\textbf{x} & 100% #1 ~ ^",
+    "=SUM(A1:A2)",
+    "# not a heading",
+    "1. not a list",
+    "a\\b",
+    "&amp; &lt;",
+    "```",
+    ":::{note}",
+    "{{ title }}",
+    "| a | b |",
+    "<!-- c -->",
+    "الاتحاد الدولي للاتصالات",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_md_makes_any_string_literal(text):
     html = MarkdownIt("commonmark").render(md(text)).strip()
     from html import escape
+
     assert html == f"<p>{escape(text, quote=False).replace(chr(34), '&quot;')}</p>"
 
 
@@ -75,6 +105,7 @@ def tables():
 
 # --- UN style in the framing sentences ---------------------------------------------------
 
+
 def test_numbers_in_a_series_take_the_style_of_the_highest():
     # UN Editorial Manual, "Numbers occurring together or in a series": "4, 10 and 7", not "four, 10 and seven".
     assert words.series([(4, "area"), (10, "area"), (7, "area")]) == "4 areas, 10 areas and 7 areas"
@@ -83,20 +114,28 @@ def test_numbers_in_a_series_take_the_style_of_the_highest():
     assert words.count(3, "level", figures=True) == "3 levels"
 
 
-@pytest.mark.parametrize("given, expected", [
-    (["69", "35", "35 (a)", "35 (d)", "58", "70", "71"], "35, 58 and 69 to 71"),
-    (["64", "65"], "64 and 65"),
-    (["65", "64", "64"], "64 and 65"),
-    (["7"], "7"),
-    (["1", "2", "3", "5", "8", "9", "10", "12"], "1 to 3, 5, 8 to 10 and 12"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        (["69", "35", "35 (a)", "35 (d)", "58", "70", "71"], "35, 58 and 69 to 71"),
+        (["64", "65"], "64 and 65"),
+        (["65", "64", "64"], "64 and 65"),
+        (["7"], "7"),
+        (["1", "2", "3", "5", "8", "9", "10", "12"], "1 to 3, 5, 8 to 10 and 12"),
+    ],
+)
 def test_paragraph_references_name_each_paragraph_once_in_order(given, expected):
     assert words.paragraphs(given) == expected
 
 
 def test_a_sentence_template_keeps_myst_and_escapes_the_values():
-    text = words.fill("{n} at {level} ({numref}`fig-x`) :::{container} x\n`{digest}`", escape=md,
-                      n="4", level="<b>x</b>", digest="ab12")
+    text = words.fill(
+        "{n} at {level} ({numref}`fig-x`) :::{container} x\n`{digest}`",
+        escape=md,
+        n="4",
+        level="<b>x</b>",
+        digest="ab12",
+    )
     assert text == "4 at " + md("<b>x</b>") + " ({numref}`fig-x`) :::{container} x\n`ab12`"
     with pytest.raises(KeyError, match=r"no value for \{areas\}"):
         words.fill("The contribution lists {areas}.")
@@ -105,8 +144,11 @@ def test_a_sentence_template_keeps_myst_and_escapes_the_values():
 def test_page_say_writes_the_template_and_escapes_only_the_data(monkeypatch):
     shown = []
     monkeypatch.setattr(page, "display", lambda obj: shown.append(obj.data))
-    page.say("The contribution lists {areas} ({numref}`tab-x`){note}", areas="*4* <b>areas</b>",
-             note=page.footnote("A note.", key="t"))
+    page.say(
+        "The contribution lists {areas} ({numref}`tab-x`){note}",
+        areas="*4* <b>areas</b>",
+        note=page.footnote("A note.", key="t"),
+    )
     html = MarkdownIt("commonmark").render(shown[0].split("\n\n")[0])
     assert "*4* &lt;b&gt;areas&lt;/b&gt;" in html and "<em>" not in html and "<b>" not in html
     assert "{numref}`tab-x`" in shown[0]
@@ -121,13 +163,16 @@ def test_numbers_per_level_in_one_style(tables):
     counts = narrative.focus_area_counts(tables)
     figures = words.in_series([*counts.areas, counts.areas.sum()])
     phrase = narrative.per_level(tables, figures)
-    assert phrase == ("4 at the infrastructural level, 10 at the content level and 7 at the social\\-economic "
-                      "development level")
+    assert phrase == (
+        "4 at the infrastructural level, 10 at the content level and 7 at the social\\-economic development level"
+    )
 
 
 def test_an_empty_level_and_a_level_of_one(data_copy):
-    rewrite(data_copy / "focus_areas.csv", lambda r: r["level"] != "infrastructural"
-            and not (r["level"] == "content" and r["position"] != "1"))
+    rewrite(
+        data_copy / "focus_areas.csv",
+        lambda r: r["level"] != "infrastructural" and not (r["level"] == "content" and r["position"] != "1"),
+    )
     tables = data.load(data_copy)
     phrase = narrative.per_level(tables, False)
     assert phrase.startswith("none at the infrastructural level, one at the content level")
@@ -137,11 +182,17 @@ def test_an_empty_level_and_a_level_of_one(data_copy):
 
 # --- quotations ------------------------------------------------------------------------
 
+
 def test_a_block_quote_carries_each_passage_with_its_lines_and_a_footnote(monkeypatch):
-    block = quotes.block([quotes.Passage("Introduction", "4", "heading", "I"),
-                          quotes.Passage("The fourth meeting", "6-9"),
-                          quotes.Passage("Equal footing", "156", "item"), quotes.Passage("Inclusive", "159", "item"),
-                          quotes.Passage("Policy authority", "53-55", label="a)")])
+    block = quotes.block(
+        [
+            quotes.Passage("Introduction", "4", "heading", "I"),
+            quotes.Passage("The fourth meeting", "6-9"),
+            quotes.Passage("Equal footing", "156", "item"),
+            quotes.Passage("Inclusive", "159", "item"),
+            quotes.Passage("Policy authority", "53-55", label="a)"),
+        ]
+    )
     lines = block.split("\n")
     assert all(line.startswith(">") for line in lines)
     assert "**[I]{.wgec-q .wgec-l-4} [Introduction]{.wgec-q .wgec-l-4}**" in block
@@ -163,7 +214,7 @@ def test_a_quotation_of_hostile_text_is_literal():
     html = MarkdownIt("commonmark").use(attrs_plugin, spans=True).render(quotes.cell(quotes.Passage(bad, "103")))
     assert '<span class="wgec-q wgec-l-103">' in html
     assert "&lt;b&gt;x&lt;/b&gt; {raw}`html` *y* [z](http://evil.example) ]{.evil}" in html
-    assert "<b>" not in html and "<em>" not in html and "<a " not in html and "evil\"" not in html
+    assert "<b>" not in html and "<em>" not in html and "<a " not in html and 'evil"' not in html
 
 
 def test_a_passage_needs_its_lines():
@@ -189,8 +240,11 @@ def test_a_section_with_no_text_is_known_and_its_subject_found_elsewhere(tables)
 
 def test_the_contributions_tables_are_reproduced_with_their_own_headings(tables):
     header, rows, lines = narrative.organization_table(tables)
-    assert [re.sub(r"[\[\]]|\{[^}]*\}", "", h) for h in header] == ["International public policy issues",
-                                                                     "UN agencies", "Forums"]
+    assert [re.sub(r"[\[\]]|\{[^}]*\}", "", h) for h in header] == [
+        "International public policy issues",
+        "UN agencies",
+        "Forums",
+    ]
     assert lines == "183-212" and len(rows) == len(tables.levels)
     assert narrative.columns(tables) == ["UN agencies", "Forums"]
     header, rows, lines = narrative.focus_area_table(tables)
@@ -199,13 +253,16 @@ def test_the_contributions_tables_are_reproduced_with_their_own_headings(tables)
 
 # --- uncertain readings travel ------------------------------------------------------------
 
+
 def test_uncertain_readings_are_marked_where_they_are_printed(tables, monkeypatch):
     readings = {r.reading: r for r in narrative.uncertain_readings(tables)}
     assert set(readings) == {"UNDP", "UNDESA"}  # UNDRP (high) and UNDECA (medium): less than certain
     # UNDP is printed as such at the infrastructural level: only its mention at the social-economic
     # development level stands on the reading.
-    assert set(narrative.role_readings(tables)) == {("social-economic-development", "UNDP"),
-                                                    ("social-economic-development", "UNDESA")}
+    assert set(narrative.role_readings(tables)) == {
+        ("social-economic-development", "UNDP"),
+        ("social-economic-development", "UNDESA"),
+    }
     assert narrative.name(tables, "UNDP", "infrastructural") == "UNDP"
     marked = narrative.name(tables, "UNDESA")
     assert marked.startswith("UNDESA \\[\\?\\][^reading-")
@@ -214,8 +271,10 @@ def test_uncertain_readings_are_marked_where_they_are_printed(tables, monkeypatc
     page.show(marked)
     assert "Printed “UNDECA” (line 207) and read as “UNDESA”, with medium confidence" in shown[0]
     assert narrative.label(tables, "UNDESA") == "UNDESA [?]" and narrative.label(tables, "ITU") == "ITU"
-    assert narrative.alt_name(tables, "UNDESA") == \
-        "UNDESA (uncertain reading of the printed “UNDECA”, line 207, medium confidence)"
+    assert (
+        narrative.alt_name(tables, "UNDESA")
+        == "UNDESA (uncertain reading of the printed “UNDECA”, line 207, medium confidence)"
+    )
     _, rows, _ = narrative.organization_table(tables)
     assert "[UNDESA]{.wgec-q .wgec-l-207} \\[\\?\\]" in rows[2][1]
     assert rows[0][1].endswith("[UNDP]{.wgec-q .wgec-l-191}")  # certain there: no mark
@@ -233,11 +292,18 @@ def test_a_certain_reading_carries_no_mark(data_copy):
 
 # --- facts ---------------------------------------------------------------------------
 
+
 def test_organizations_named_at_every_level_and_at_several_follow_the_roles(data_copy, tables):
     assert set(narrative.at_every_level(tables)) == {"IGF", "WSIS Forum"}
     assert "UNGIS" not in narrative.at_several_levels(tables)
-    append(data_copy / "organization_roles.csv", level="content", organization="UNGIS", column="UN agencies",
-           position="3", source_lines="204")
+    append(
+        data_copy / "organization_roles.csv",
+        level="content",
+        organization="UNGIS",
+        column="UN agencies",
+        position="3",
+        source_lines="204",
+    )
     assert "UNGIS" in narrative.at_several_levels(data.load(data_copy))
 
 
@@ -249,16 +315,20 @@ def test_the_most_names_in_a_column_and_a_tie(data_copy, tables):
 
 
 def test_references_name_each_paragraph_once(tables):
-    assert narrative.references(tables) == ("Tunis Agenda, paragraphs 35\\, 58 and 69 to 71; General Assembly "
-                                           "resolution 70\\/125, paragraphs 64 and 65")
+    assert narrative.references(tables) == (
+        "Tunis Agenda, paragraphs 35\\, 58 and 69 to 71; General Assembly resolution 70\\/125, paragraphs 64 and 65"
+    )
 
 
 def test_meetings_say_an_unknown_date_is_unknown(tables):
     held = narrative.meetings(tables)
     missing = tables.wgec_meetings[tables.wgec_meetings.start_date.isna()]
     assert held.undated == [int(n) for n in missing.number] and held.count == len(tables.wgec_meetings)
-    assert narrative.meeting(tables, 4) == {"ordinal": "fourth", "where": "Palais des Nations, Geneva",
-                                            "when": "25–27 September 2017"}
+    assert narrative.meeting(tables, 4) == {
+        "ordinal": "fourth",
+        "where": "Palais des Nations, Geneva",
+        "when": "25–27 September 2017",
+    }
 
 
 def test_membership_numbers_in_one_style(tables):
@@ -273,11 +343,13 @@ def test_alt_texts_say_what_the_chart_says(tables):
     alt = narrative.alt_matrix(tables)
     assert all(o in alt for o in tables.organizations.acronym)
     assert "date not found" in narrative.alt_meetings(tables, 4)
-    assert "etc." in narrative.alt_format(tables) and "beginning with: committee; open working group" in \
-        narrative.alt_format(tables)
+    assert "etc." in narrative.alt_format(
+        tables
+    ) and "beginning with: committee; open working group" in narrative.alt_format(tables)
 
 
 # --- the masthead is what the configuration sets ----------------------------------------
+
 
 def _settings(**changed):
     return {**settings.DEFAULTS, "organ": "CSTD", "body": "WGEC", "parent_organ": "ECOSOC", **changed}
@@ -299,4 +371,5 @@ def test_a_source_line_is_shown_exactly():
         html = MarkdownIt("commonmark").render(narrative.literal(text))
         code = re.search(r"<code>(.*)</code>", html).group(1)
         from html import unescape
+
         assert unescape(code) == text, (text, code)

@@ -27,14 +27,16 @@ def test_notebooks_are_thin(path):
     assert any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in first.body), "imports come first"
     for cell in code:
         for node in ast.walk(ast.parse(cell.source)):
-            assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)), \
+            assert not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)), (
                 f"{path.name}: definitions belong in the package"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_jupytext_and_the_book_read_the_same_code(path):
-    ours = [c.source for c in read_myst_markdown_notebook(path.read_text(encoding="utf-8")).cells
-            if c.cell_type == "code"]
+    ours = [
+        c.source for c in read_myst_markdown_notebook(path.read_text(encoding="utf-8")).cells if c.cell_type == "code"
+    ]
     theirs = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]
     assert ours == theirs
 
@@ -42,8 +44,7 @@ def test_jupytext_and_the_book_read_the_same_code(path):
 def test_a_notebook_opened_with_jupytext_runs_as_in_jupyterlab():
     path = paths.ROOT / "notebooks" / "02a_scope_and_focus_areas.md"
     nb = jupytext.read(path)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert any("text/markdown" in o.get("data", {}) for o in outputs)
     assert not any(o.get("output_type") == "error" for o in outputs)

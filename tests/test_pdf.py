@@ -17,8 +17,9 @@ PDFS = ("wgec-report.pdf", "wgec-report-archival.pdf")
 
 
 def pdftotext(path, *args) -> str:
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", *args, str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", *args, str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def flat(text: str) -> str:
@@ -53,8 +54,9 @@ def test_every_page_is_a4(reader):
 
 @pytest.mark.parametrize("name", PDFS)
 def test_every_font_is_embedded(built, name):
-    rows = subprocess.run(["pdffonts", str(built / "pdf" / name)], capture_output=True, text=True,
-                          check=True).stdout.splitlines()[2:]
+    rows = subprocess.run(
+        ["pdffonts", str(built / "pdf" / name)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     assert rows
     for row in rows:
         assert row.split()[-5] == "yes", row  # columns from the right: emb sub uni object generation
@@ -92,9 +94,18 @@ def test_outline_has_every_section_heading(reader, built_book):
 def test_page_one_has_the_masthead(pdf):
     first = flat(pdftotext(pdf, "-f", "1", "-l", "1"))
     doc_settings = settings.document()
-    for piece in ("United Nations", doc_settings["parent_organ"], doc_settings["organ"], doc_settings["body"], "DRAFT",
-                  f"Distr.: {doc_settings['distribution']}", "Original: English", "Fourth meeting",
-                  "reproduced without formal editing", settings.book_config()["title"]):
+    for piece in (
+        "United Nations",
+        doc_settings["parent_organ"],
+        doc_settings["organ"],
+        doc_settings["body"],
+        "DRAFT",
+        f"Distr.: {doc_settings['distribution']}",
+        "Original: English",
+        "Fourth meeting",
+        "reproduced without formal editing",
+        settings.book_config()["title"],
+    ):
         assert piece in first, piece
 
 
@@ -102,8 +113,14 @@ def test_everything_in_the_data_is_in_the_text_layer(text, tables):
     # pdftotext takes the hyphen of "e-health" broken at the end of a line for a hyphenation and
     # drops it ("e-\nhealth" -> "ehealth"): compare without hyphens.
     unhyphenated = text.replace("-", "")
-    for table, column in [("focus_areas", "text"), ("organizations", "acronym"), ("organizations", "name"),
-                          ("characteristics", "text"), ("recommendations", "text"), ("statements", "text")]:
+    for table, column in [
+        ("focus_areas", "text"),
+        ("organizations", "acronym"),
+        ("organizations", "name"),
+        ("characteristics", "text"),
+        ("recommendations", "text"),
+        ("statements", "text"),
+    ]:
         for value in tables[table][column]:
             assert flat(value).replace("-", "") in unhyphenated, (table, value)  # as printed: never lower-cased
 
@@ -122,7 +139,8 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(pdf, built_book):
     numbers = [int(m) for m in re.findall(r"^(\d+)\.\s{2,}\S", layout, re.M)]
     html_count = sum(
         len(BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("span.un-para-num"))
-        for p in (built_book / "notebooks").glob("*.html"))
+        for p in (built_book / "notebooks").glob("*.html")
+    )
     assert numbers[:html_count] == list(range(1, html_count + 1))
 
 
@@ -143,8 +161,11 @@ def _structure(node, found):
 def _printed_pages(built_book):
     """The book's pages that go into the PDF, in reading order, parsed."""
     order, plan = toc_plan(paths.TOC_FILE)
-    return [BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
-            for doc in order if plan.get(doc, ("", ""))[1] != "web"]
+    return [
+        BeautifulSoup((built_book / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+        for doc in order
+        if plan.get(doc, ("", ""))[1] != "web"
+    ]
 
 
 @pytest.mark.parametrize("name", PDFS)
@@ -159,6 +180,7 @@ def test_tagged_and_every_figure_carries_the_alt_text_of_the_html(built, built_b
 
 # --- the text layer reads in the order of the document --------------------------------
 
+
 def _squeeze(text: str) -> str:
     """Text without any white space (line breaks, justification and kerning differ between readers)."""
     return re.sub(r"[\s\u200b]+", "", text)
@@ -169,8 +191,12 @@ def _reading_plan(built_book):
     numbered paragraph (its number and first words) of the printed pages, in the order of the
     table of contents."""
     pages = _printed_pages(built_book)
-    masthead = [line for p in pages[0].select("article div.un-masthead p") for line in p.get_text("\n").split("\n")
-                if _squeeze(line)]
+    masthead = [
+        line
+        for p in pages[0].select("article div.un-masthead p")
+        for line in p.get_text("\n").split("\n")
+        if _squeeze(line)
+    ]
     items = []
     for soup in pages:
         for el in soup.select("article h1, article h2, article p.un-para"):
@@ -220,12 +246,30 @@ def test_archival_variant_carries_the_data_package(built, tables):
 
 def test_pages_rendered_for_a_person_to_look_at(pdf, reader, tables):
     OUTPUT.mkdir(exist_ok=True)
-    chart_page = next(i for i, page in enumerate(reader.pages, 1) if "Number of focus areas" in (page.extract_text() or "")
-                      or "Focus areas of enhanced cooperation by level" in (page.extract_text() or ""))
+    chart_page = next(
+        i
+        for i, page in enumerate(reader.pages, 1)
+        if "Number of focus areas" in (page.extract_text() or "")
+        or "Focus areas of enhanced cooperation by level" in (page.extract_text() or "")
+    )
     for name, number in (("pdf-page-1", 1), ("pdf-chart-page", chart_page)):
         target = OUTPUT / name
-        subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(number), "-l", str(number),
-                        str(pdf), str(target)], check=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "80",
+                "-png",
+                "-singlefile",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                str(pdf),
+                str(target),
+            ],
+            check=True,
+        )
         assert (OUTPUT / f"{name}.png").stat().st_size > 10_000
 
 
@@ -256,8 +300,9 @@ def test_names_in_other_scripts_survive_in_the_text_layer(multiscript_pdf, langu
 
 def test_the_contents_link_to_their_pages(reader):
     contents = next(i for i, page in enumerate(reader.pages) if "Contents" in (page.extract_text() or "")[:200])
-    links = [a.get_object() for a in reader.pages[contents].get("/Annots", [])
-             if a.get_object().get("/Subtype") == "/Link"]
+    links = [
+        a.get_object() for a in reader.pages[contents].get("/Annots", []) if a.get_object().get("/Subtype") == "/Link"
+    ]
     assert len(links) >= 8
     for link in links:
         assert "/Dest" in link or "/D" in link.get("/A", {}), link
@@ -286,8 +331,9 @@ def test_the_pdf_engine_reads_no_file_outside_the_build_and_nothing_from_the_net
     assert {"typst-pdf-ua-1.typ", "typst-pdf-a-3b.typ", "typst/body.typ", "typst/un.typ"} <= set(sources)
     for name, source in sources.items():
         code = re.sub(r'"(?:[^"\\]|\\.)*"', '""', source)  # outside string literals (the data are in them)
-        assert re.findall(r"#(?:import|include)\b", code) == (["#import", "#include"] if name.startswith("typst-")
-                                                              else ["#import"] if name == "typst/body.typ" else [])
+        assert re.findall(r"#(?:import|include)\b", code) == (
+            ["#import", "#include"] if name.startswith("typst-") else ["#import"] if name == "typst/body.typ" else []
+        )
         assert not re.search(r"@preview|\b(?:plugin|json|yaml|toml|csv|xml|cbor)\(", code), name
         reads = re.findall(r'\b(?:read|image)\("((?:[^"\\]|\\.)*)"', source)
         assert all(r.startswith(("/jupyter_execute/", "typst/attachments/")) for r in reads), (name, reads)
@@ -312,9 +358,16 @@ def test_identifiers_in_the_annex_tables_are_never_broken(pdf, tables):
     """A key or code of the data (FA-CON-10, C-07, P-III-2-1, 103-104) is set on one line."""
     layout = pdftotext(pdf, "-layout")
     tokens = set(re.findall(r"\S+", layout))
-    for table, column in (("focus_areas", "id"), ("corrections", "id"), ("parts", "id"), ("statements", "id"),
-                          ("recommendations", "id"), ("mandate_paragraphs", "id"), ("focus_areas", "source_lines"),
-                          ("levels", "id")):
+    for table, column in (
+        ("focus_areas", "id"),
+        ("corrections", "id"),
+        ("parts", "id"),
+        ("statements", "id"),
+        ("recommendations", "id"),
+        ("mandate_paragraphs", "id"),
+        ("focus_areas", "source_lines"),
+        ("levels", "id"),
+    ):
         for value in tables[table][column]:
             assert str(value) in tokens, (table, column, value)
 

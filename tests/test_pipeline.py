@@ -19,8 +19,12 @@ pytestmark = pytest.mark.slow
 
 
 def hashes(out: Path) -> dict[str, str]:
-    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for sub in ("html", "pdf") for p in sorted((out / sub).rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("html", "pdf")
+        for p in sorted((out / sub).rglob("*"))
+        if p.is_file()
+    }
 
 
 def executions(out: Path) -> dict:
@@ -48,9 +52,13 @@ def test_the_manifest_lists_every_input_and_output(workspace):
     for name, digest in hashes(out).items():
         assert manifest["outputs"][name]["sha256"] == digest
     assert set(manifest["outputs"]) == set(hashes(out))
-    assert manifest["inputs"]["data/focus_areas.csv"] == hashlib.sha256(
-        (workspace / "data" / "focus_areas.csv").read_bytes()).hexdigest()
-    assert {"notebooks/02a_scope_and_focus_areas.md", "_config.yml", "wgec/report/narrative.py"} <= set(manifest["inputs"])
+    assert (
+        manifest["inputs"]["data/focus_areas.csv"]
+        == hashlib.sha256((workspace / "data" / "focus_areas.csv").read_bytes()).hexdigest()
+    )
+    assert {"notebooks/02a_scope_and_focus_areas.md", "_config.yml", "wgec/report/narrative.py"} <= set(
+        manifest["inputs"]
+    )
     page = manifest["outputs"]["html/notebooks/02a_scope_and_focus_areas.html"]["from"]
     assert "data/focus_areas.csv" in page and "data/wgec_meetings.csv" not in page
     assert {"jupyter-book", "sphinx", "typst"} <= set(manifest["tools"])
@@ -87,8 +95,9 @@ def test_an_edited_table_is_never_stale(workspace):
     assert set(manifest["last_refresh"]["executed"]) == expected  # the execution record, not timing
     new_html = (out / "html/notebooks/01_introduction.html").read_text()
     assert "31 January 2018" in old_html and "1 February 2018" in new_html
-    assert "1 February 2018" in subprocess.run(["pdftotext", str(out / "pdf/wgec-report.pdf"), "-"],
-                                               capture_output=True, text=True).stdout.replace("\n", " ")
+    assert "1 February 2018" in subprocess.run(
+        ["pdftotext", str(out / "pdf/wgec-report.pdf"), "-"], capture_output=True, text=True
+    ).stdout.replace("\n", " ")
     changed = {k for k, v in hashes(out).items() if old_figure.get(k) != v}
     assert any(k.startswith("html/_images/") for k in changed)  # the timeline figure was redrawn
 
@@ -97,8 +106,12 @@ def test_a_killed_build_leaves_the_last_good_outputs(workspace):
     out, data = workspace / "out", workspace / "data"
     before = hashes(out)
     edit_quote(data, "characteristics.csv", 159, "Inclusive", "Inclusive of all")
-    process = subprocess.Popen([WGEC, "build", "--data", str(data), "--out", str(out)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [WGEC, "build", "--data", str(data), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(out.glob(".staging-*")):
         time.sleep(0.2)
@@ -116,8 +129,12 @@ def test_an_interrupted_build_says_so_and_changes_nothing(workspace):
     before = hashes(out)
     edit_quote(data, "characteristics.csv", 164, "Collaborative", "Collaborative work")
     leftovers = set(out.glob(".staging-*"))
-    process = subprocess.Popen([WGEC, "build", "--data", str(data), "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [WGEC, "build", "--data", str(data), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not set(out.glob(".staging-*")) - leftovers:
         time.sleep(0.2)

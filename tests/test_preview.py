@@ -26,6 +26,7 @@ PAGE = "/html/notebooks/02c_characteristics.html"
 
 # --- the parts, on their own ---------------------------------------------------------
 
+
 def test_only_the_served_folders_resolve(tmp_path):
     out = tmp_path / "out"
     (out / "html" / "notebooks").mkdir(parents=True)
@@ -33,9 +34,20 @@ def test_only_the_served_folders_resolve(tmp_path):
     (out / "secret.txt").write_text("s")
     (out / "html" / "link").symlink_to(out / "secret.txt")
     assert preview.resolve(out, "/html/notebooks/a.html") == (out / "html/notebooks/a.html").resolve()
-    for path in ("/secret.txt", "/html/../secret.txt", "/html/%2e%2e/secret.txt", "/html/..%2fsecret.txt",
-                 "/html/link", "/.lock", "/manifest.json", "/.cache/executions.json", "/html/a%5c..%5csecret.txt",
-                 "/html/%00", "//etc/passwd", "/html/./notebooks/a.html"):
+    for path in (
+        "/secret.txt",
+        "/html/../secret.txt",
+        "/html/%2e%2e/secret.txt",
+        "/html/..%2fsecret.txt",
+        "/html/link",
+        "/.lock",
+        "/manifest.json",
+        "/.cache/executions.json",
+        "/html/a%5c..%5csecret.txt",
+        "/html/%00",
+        "//etc/passwd",
+        "/html/./notebooks/a.html",
+    ):
         assert preview.resolve(out, path) is None, path
 
 
@@ -45,6 +57,7 @@ def test_the_reload_script_goes_before_the_end_of_the_body():
 
 
 # --- the real preview ----------------------------------------------------------------
+
 
 def request(port: int, path: str, method: str = "GET", host: str | None = None) -> tuple[int, bytes]:
     """One request with the path exactly as given (http.client does not normalize it)."""
@@ -101,14 +114,22 @@ def alive(pid: int) -> bool:
 class Running:
     def __init__(self, data: Path, out: Path):
         self.data, self.out = data, out
-        self.process = subprocess.Popen([WGEC, "preview", "--data", str(data), "--out", str(out), "--port", "0"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            [WGEC, "preview", "--data", str(data), "--out", str(out), "--port", "0"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.lines: list[str] = []
         threading.Thread(target=self.read, daemon=True).start()
-        found = wait_for(lambda: next((m for line in self.lines
-                                       if (m := re.search(r"serving http://127\.0\.0\.1:(\d+)/", line))), None),
-                         300, "the preview to listen")
+        found = wait_for(
+            lambda: next(
+                (m for line in self.lines if (m := re.search(r"serving http://127\.0\.0\.1:(\d+)/", line))), None
+            ),
+            300,
+            "the preview to listen",
+        )
         self.port = int(found.group(1))
 
     def read(self) -> None:
@@ -128,8 +149,14 @@ def running(tmp_path_factory):
     shutil.copytree(paths.DATA_DIR, base / "data")
     live = Running(base / "data", base / "out")
     try:
-        wait_for(lambda: (status(live.port)["version"] >= 1 and status(live.port)["state"] == "ready")
-                 or status(live.port)["state"] == "failed", 900, "the first build")
+        wait_for(
+            lambda: (
+                (status(live.port)["version"] >= 1 and status(live.port)["state"] == "ready")
+                or status(live.port)["state"] == "failed"
+            ),
+            900,
+            "the first build",
+        )
         assert status(live.port)["state"] == "ready", live.log
         yield live
     finally:
@@ -147,15 +174,29 @@ def test_the_preview_serves_the_book_on_loopback_with_the_reload_script(running)
     assert b"/__wgec__/" not in (running.out / PAGE.lstrip("/")).read_bytes(), "the built file is left as built"
     code, _ = request(running.port, "/")
     assert code == 302
-    listening = [line for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-                 if line.split()[1].endswith(f":{running.port:04X}") and line.split()[3] == "0A"]
+    listening = [
+        line
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if line.split()[1].endswith(f":{running.port:04X}") and line.split()[3] == "0A"
+    ]
     assert listening and all(line.split()[1].startswith("0100007F:") for line in listening), "127.0.0.1 only"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["/html/../../../../etc/passwd", "/html/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-                                  "/html/..%2f..%2f..%2fetc%2fpasswd", "/../manifest.json", "/manifest.json",
-                                  "/.cache/executions.json", "/.work/stamp.json", "/etc/passwd", "/html%2f..%2f.lock"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/html/../../../../etc/passwd",
+        "/html/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/html/..%2f..%2f..%2fetc%2fpasswd",
+        "/../manifest.json",
+        "/manifest.json",
+        "/.cache/executions.json",
+        "/.work/stamp.json",
+        "/etc/passwd",
+        "/html%2f..%2f.lock",
+    ],
+)
 def test_a_path_outside_the_build_folder_is_refused(running, path):
     code, body = request(running.port, path)
     assert code == 403 and b"root:" not in body and b"sha256" not in body
@@ -184,8 +225,13 @@ def test_a_link_out_of_the_build_folder_is_not_followed(running, tmp_path):
 @pytest.mark.slow
 def test_a_concurrent_make_is_refused_naming_the_preview(running):
     before = (running.out / "html" / PAGE.split("/html/")[1]).read_bytes()
-    result = subprocess.run(["make", "-s", f"OUT={running.out}", f"DATA={running.data}"], cwd=paths.ROOT,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["make", "-s", f"OUT={running.out}", f"DATA={running.data}"],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode != 0
     assert "in use by `wgec preview`" in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert (running.out / "html" / PAGE.split("/html/")[1]).read_bytes() == before
@@ -200,14 +246,16 @@ def test_an_edit_reaches_the_open_page_and_a_bad_edit_shows_its_error_over_the_l
         page.goto(f"http://127.0.0.1:{running.port}{PAGE}")
         assert "collaborative" in page.inner_text("main").lower()
         edit(table, "Collaborative", "Collaborative and open")
-        page.wait_for_function("(document.querySelector('main')?.innerText || '').includes('collaborative and open')",
-                               timeout=120_000)  # the page reloaded by itself
+        page.wait_for_function(
+            "(document.querySelector('main')?.innerText || '').includes('collaborative and open')", timeout=120_000
+        )  # the page reloaded by itself
         assert b"collaborative and open" in request(running.port, PAGE)[1]
 
         good = table.read_text(encoding="utf-8")
         edit(table, "HLC-2,2,", "HLC-2,two,")
-        page.wait_for_function("(document.getElementById('wgec-preview') || {}).innerText?.includes('row 3')",
-                               timeout=120_000)
+        page.wait_for_function(
+            "(document.getElementById('wgec-preview') || {}).innerText?.includes('row 3')", timeout=120_000
+        )
         shown = page.inner_text("#wgec-preview")
         assert "characteristics.csv, row 3, column 'position': found 'two'" in shown, shown
         assert status(running.port)["state"] == "failed"
@@ -218,9 +266,11 @@ def test_an_edit_reaches_the_open_page_and_a_bad_edit_shows_its_error_over_the_l
 
         table.write_text(good, encoding="utf-8")
         wait_for(lambda: status(running.port)["state"] == "ready", 120, "the rebuild after the fix")
-        page.wait_for_function("!document.getElementById('wgec-preview') || "
-                               "getComputedStyle(document.getElementById('wgec-preview')).display === 'none'",
-                               timeout=60_000)
+        page.wait_for_function(
+            "!document.getElementById('wgec-preview') || "
+            "getComputedStyle(document.getElementById('wgec-preview')).display === 'none'",
+            timeout=60_000,
+        )
     finally:
         page.close()
 

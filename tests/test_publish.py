@@ -21,8 +21,11 @@ WORKFLOW = paths.ROOT / ".github" / "workflows" / "publish.yml"
 
 
 def tree(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +69,9 @@ def test_site_has_every_promised_file(site, built):
 
 @pytest.mark.slow
 def test_sha256sums_covers_every_file_and_checks(site):
-    result = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=site,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=site, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     listed = {line.split("  ", 1)[1] for line in (site / "SHA256SUMS").read_text().splitlines()}
     assert listed == set(tree(site)) - {"SHA256SUMS"}
@@ -135,12 +139,18 @@ def test_a_stale_edition_built_on_request_stays_out_of_the_site(built, tmp_path)
     shutil.copytree(built, out, ignore=shutil.ignore_patterns(".lock", "site"))
     manifest = json.loads((out / "manifest.json").read_text())
     current = manifest["outputs"]["pdf/wgec-report.pdf"]["state"]
-    for name, kind, state in (("docx/wgec-report.docx", "docx", "built from older inputs"),
-                              ("pdf/wgec-report-latex.pdf", "latex", current)):
+    for name, kind, state in (
+        ("docx/wgec-report.docx", "docx", "built from older inputs"),
+        ("pdf/wgec-report-latex.pdf", "latex", current),
+    ):
         (out / name).parent.mkdir(exist_ok=True)
         (out / name).write_bytes(kind.encode())
-        manifest["outputs"][name] = {"kind": kind, "sha256": hashlib.sha256(kind.encode()).hexdigest(),
-                                     "state": state, "from": ["*"]}
+        manifest["outputs"][name] = {
+            "kind": kind,
+            "sha256": hashlib.sha256(kind.encode()).hexdigest(),
+            "state": state,
+            "from": ["*"],
+        }
     (out / "manifest.json").write_text(json.dumps(manifest))
     result = run_wgec("publish", "--out", out, "--site", tmp_path / "site")
     assert result.returncode == 0, result.stderr
@@ -177,10 +187,12 @@ def test_publish_never_replaces_a_folder_it_did_not_write(tmp_path):
 
 # --- the GitHub Pages workflow ----------------------------------------------------------
 
+
 def test_workflow_is_valid():
     checker = Path(__import__("sys").executable).with_name("check-jsonschema")
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -200,5 +212,7 @@ def test_workflow_builds_tests_publishes_and_deploys_the_site_folder():
     assert workflow["jobs"]["deploy"]["needs"] == "build"
     # `make publish` writes exactly there: OUT defaults to _build and SITE to $(OUT)/site.
     makefile = (paths.ROOT / "Makefile").read_text()
-    assert re.search(r"^OUT\s*\?=\s*_build$", makefile, re.M) and re.search(r"^SITE\s*\?=\s*\$\(OUT\)/site$", makefile, re.M)
+    assert re.search(r"^OUT\s*\?=\s*_build$", makefile, re.M) and re.search(
+        r"^SITE\s*\?=\s*\$\(OUT\)/site$", makefile, re.M
+    )
     assert "wgec publish --data $(DATA) --out $(OUT) --site $(SITE)" in makefile

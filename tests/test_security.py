@@ -12,6 +12,7 @@ from wgec import data, settings
 
 # --- configuration ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("tag", ["!!python/object/apply:os.system", "!!python/name:os.system"])
 def test_a_python_tag_in_the_configuration_is_refused_not_run(tmp_path, tag):
     marker = tmp_path / "executed"
@@ -26,6 +27,7 @@ def test_a_python_tag_in_the_configuration_is_refused_not_run(tmp_path, tag):
 
 
 # --- data paths -------------------------------------------------------------------------------
+
 
 def _descriptor(data_dir, change):
     path = data_dir / data.DESCRIPTOR
@@ -82,6 +84,7 @@ def test_a_table_over_the_size_limit_is_refused_before_it_is_read(data_copy):
 
 # --- no raw content, no file inclusion, on any page ------------------------------------------
 
+
 def test_generated_markdown_cannot_use_raw_or_include(tmp_path):
     """A notebook output (as wgec.page.show makes them) holding a {raw} and an {include}
     directive: with wgec.book.sphinx_ext loaded, neither reaches the page."""
@@ -91,20 +94,30 @@ def test_generated_markdown_cannot_use_raw_or_include(tmp_path):
     secret.write_text("SECRET-FILE-CONTENT\n")
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text('extensions = ["myst_nb", "wgec.book.sphinx_ext"]\nnb_execution_mode = "off"\n'
-                                 'nb_render_markdown_format = "myst"\n')
+    (src / "conf.py").write_text(
+        'extensions = ["myst_nb", "wgec.book.sphinx_ext"]\nnb_execution_mode = "off"\n'
+        'nb_render_markdown_format = "myst"\n'
+    )
     (src / "_toc.yml").write_text("root: index\n")
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells.append(nbformat.v4.new_markdown_cell("# Page"))
     cell = nbformat.v4.new_code_cell("page.show(...)")
-    cell.outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": (
-        '```{raw} html\n<b id="wgec-raw">RAW</b>\n```\n\n```{include} ../secret.txt\n```\n\nafter')}))
+    cell.outputs.append(
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "text/markdown": (
+                    '```{raw} html\n<b id="wgec-raw">RAW</b>\n```\n\n```{include} ../secret.txt\n```\n\nafter'
+                )
+            },
+        )
+    )
     nb.cells.append(cell)
     nbformat.write(nb, src / "index.ipynb")
     warnings = io.StringIO()
-    app = Sphinx(src, src, src / "_out", src / "_doctrees", "html", status=None, warning=warnings,
-                 freshenv=True)
+    app = Sphinx(src, src, src / "_out", src / "_doctrees", "html", status=None, warning=warnings, freshenv=True)
     app.build()
     html = (src / "_out" / "index.html").read_text(encoding="utf-8")
     assert "after" in html  # the output was rendered

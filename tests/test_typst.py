@@ -18,7 +18,7 @@ PAYLOADS = [
     *hostile.BUNDLES,
     '#import "@preview/cetz:0.3.0": *',
     '#read("/etc/passwd") #include "/etc/passwd" #image("/etc/passwd")',
-    "#{panic(\"evaluated\")} #let x = 1 #x #set text(red) #show: none",
+    '#{panic("evaluated")} #let x = 1 #x #set text(red) #show: none',
     "$x^2$ $ a + b $ @ref <label> `raw` ```typ #panic()``` \\ \\u{41} \\# * _ = - + / ~ ' \" [ ] { } ; //",
     '"; #panic("escaped"); "',
     '\\"; #panic("escaped"); //',
@@ -29,14 +29,15 @@ PAYLOADS = [
     "// not a comment",
     "/* not a comment */ */",
     "https://evil.example/not-a-link",
-    "#link(\"https://evil.example\")[click]",
+    '#link("https://evil.example")[click]',
     "\u200b#panic()",
 ]
 
 
 def _query(source: str):
-    return json.loads(typst.query(source.encode(), "<v>", field="value", font_paths=typeset.fonts(),
-                                  ignore_system_fonts=True))
+    return json.loads(
+        typst.query(source.encode(), "<v>", field="value", font_paths=typeset.fonts(), ignore_system_fonts=True)
+    )
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -70,13 +71,18 @@ def test_payloads_print_as_typed_in_a_tagged_pdf(tmp_path):
     from the text layer as typed: no markup applied, no code run, no character lost."""
     body = "\n\n".join(f"#par[{typeset.text(p)}]" for p in PAYLOADS)
     main = tmp_path / "main.typ"
-    main.write_text(f'#set document(title: "t")\n#set text(font: ("Liberation Serif", "Noto Naskh Arabic", '
-                    f'"Noto Serif CJK SC", "Noto Color Emoji"), hyphenate: false)\n{body}\n', encoding="utf-8")
+    main.write_text(
+        f'#set document(title: "t")\n#set text(font: ("Liberation Serif", "Noto Naskh Arabic", '
+        f'"Noto Serif CJK SC", "Noto Color Emoji"), hyphenate: false)\n{body}\n',
+        encoding="utf-8",
+    )
     pdf = tmp_path / "out.pdf"
-    pdf.write_bytes(typst.compile(main, root=tmp_path, font_paths=typeset.fonts(), ignore_system_fonts=True,
-                                  pdf_standards=["ua-1"]))
-    text = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    pdf.write_bytes(
+        typst.compile(main, root=tmp_path, font_paths=typeset.fonts(), ignore_system_fonts=True, pdf_standards=["ua-1"])
+    )
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     squeezed = _squeeze(text)
     for payload in PAYLOADS:
         words = payload.split() if any(unicodedata.bidirectional(ch) == "AL" for ch in payload) else [payload]

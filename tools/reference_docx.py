@@ -31,8 +31,9 @@ FONT = "Times New Roman"  # Liberation Serif stands in for it where it is not in
 def _pandoc_reference() -> bytes:
     import subprocess
 
-    return subprocess.run([pypandoc.get_pandoc_path(), "--print-default-data-file", "reference.docx"],
-                          capture_output=True, check=True).stdout
+    return subprocess.run(
+        [pypandoc.get_pandoc_path(), "--print-default-data-file", "reference.docx"], capture_output=True, check=True
+    ).stdout
 
 
 def _plain_fonts(styles_element) -> None:
@@ -60,9 +61,18 @@ def _border(style, side: str, size_pt: float, space_pt: int = 2) -> None:
     borders.append(edge)
 
 
-def _style(doc, name: str, base: str | None = None, size: float | None = None, bold: bool | None = None,
-           italic: bool | None = False, align=None, before: float | None = None, after: float | None = None,
-           keep_next: bool | None = None):
+def _style(
+    doc,
+    name: str,
+    base: str | None = None,
+    size: float | None = None,
+    bold: bool | None = None,
+    italic: bool | None = False,
+    align=None,
+    before: float | None = None,
+    after: float | None = None,
+    keep_next: bool | None = None,
+):
     styles = doc.styles
     # By name as the file spells it (python-docx's lookup would translate "Caption" to "caption").
     style = next((s for s in styles if s.name == name), None) or styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
@@ -112,15 +122,29 @@ def make() -> bytes:
     field.append(run)
     number._p.append(field)
 
-    J, L, C, R = WD_ALIGN_PARAGRAPH.JUSTIFY, WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
+    J, L, C, R = (
+        WD_ALIGN_PARAGRAPH.JUSTIFY,
+        WD_ALIGN_PARAGRAPH.LEFT,
+        WD_ALIGN_PARAGRAPH.CENTER,
+        WD_ALIGN_PARAGRAPH.RIGHT,
+    )
     _style(doc, "Normal", size=10)
     for name in ("Body Text", "First Paragraph"):
         _style(doc, name, size=10, align=J, before=0, after=6)
     _style(doc, "Compact", size=10, align=L, before=0, after=2)
     _style(doc, "Title", size=17, bold=True, align=L, before=6, after=12)
     for level, size in ((1, 14), (2, 12), (3, 10), (4, 10), (5, 10)):
-        _style(doc, f"Heading {level}", size=size, bold=True, italic=level >= 4, align=L, before=12, after=6,
-               keep_next=True)
+        _style(
+            doc,
+            f"Heading {level}",
+            size=size,
+            bold=True,
+            italic=level >= 4,
+            align=L,
+            before=12,
+            after=6,
+            keep_next=True,
+        )
     _style(doc, "Caption", size=9, bold=True, align=L, before=4, after=8)
     _style(doc, "Image Caption", size=9, bold=True, align=C, before=4, after=10)
     _style(doc, "Table Caption", size=9, bold=True, align=L, before=6, after=4, keep_next=True)

@@ -42,9 +42,9 @@ def _refresh(args) -> int:
     from .book import execute
 
     data_path = data.load(args.data).data_dir
-    report = execute.refresh(data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs,
-                             verbose=True,
-                             force=args.force)
+    report = execute.refresh(
+        data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs, verbose=True, force=args.force
+    )
     for name in report.executed:
         print(f"executed {name} ({report.why.get(name, '')})")
     print(f"{len(report.executed)} executed, {len(report.reused)} up to date")
@@ -54,8 +54,17 @@ def _refresh(args) -> int:
 def _report(args, html: bool, pdf: bool, archival: bool, docx: bool = False, latex: bool = False) -> int:
     from .pipeline import build
 
-    result = build.build(args.data, args.out, html=html, pdf=pdf, archival=archival,
-                         variant="pdf/ua-1", jobs=getattr(args, "jobs", None), docx=docx, latex=latex)
+    result = build.build(
+        args.data,
+        args.out,
+        html=html,
+        pdf=pdf,
+        archival=archival,
+        variant="pdf/ua-1",
+        jobs=getattr(args, "jobs", None),
+        docx=docx,
+        latex=latex,
+    )
     if result["up_to_date"]:
         print(f"{Path(args.out).resolve()}: up to date, nothing to do")
         return 0
@@ -101,8 +110,10 @@ def _links(args) -> int:
         return 1
     result = links.check(out)
     report = result.write_external(out / links.EXTERNAL_REPORT)
-    print(f"{out}: {result.internal} internal links and anchors checked "
-          f"({result.checked['html']} in the HTML, {result.checked['pdf']} in the PDFs)")
+    print(
+        f"{out}: {result.internal} internal links and anchors checked "
+        f"({result.checked['html']} in the HTML, {result.checked['pdf']} in the PDFs)"
+    )
     for part, count in sorted(result.unchecked.items()):
         print(f"{count} links into {part}/ not checked: it is not built")
     print(f"{len(result.external)} external links, not fetched, listed in {report}")
@@ -130,50 +141,80 @@ def parser() -> argparse.ArgumentParser:
 
     def command(name, func, help, jobs=False):
         p = sub.add_parser(name, help=help)
-        p.add_argument("--data", type=Path, default=None, metavar="DIR",
-                       help="data directory (default: data/)")
-        p.add_argument("--out", type=Path, default=paths.BUILD_DIR, metavar="DIR",
-                       help="output directory (default: _build/)")
+        p.add_argument("--data", type=Path, default=None, metavar="DIR", help="data directory (default: data/)")
+        p.add_argument(
+            "--out", type=Path, default=paths.BUILD_DIR, metavar="DIR", help="output directory (default: _build/)"
+        )
         if jobs:
-            p.add_argument("--jobs", type=int, default=None, metavar="N",
-                           help="notebooks executed at once (default: one per core)")
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show the Python traceback on errors")
+            p.add_argument(
+                "--jobs", type=int, default=None, metavar="N", help="notebooks executed at once (default: one per core)"
+            )
+        p.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show the Python traceback on errors"
+        )
         p.set_defaults(func=func)
         return p
 
-    command("check", _check, "validate the data, and say whether the outputs in OUT are stale; "
-                             "exit 1 listing every problem")
+    command(
+        "check", _check, "validate the data, and say whether the outputs in OUT are stale; exit 1 listing every problem"
+    )
     refresh = command("refresh", _refresh, "re-execute exactly the notebooks whose inputs changed", jobs=True)
     refresh.add_argument("--force", action="store_true", help="execute every notebook")
     command("html", _html, "build the HTML book into OUT/html", jobs=True)
     pdf = command("pdf", _pdf, "build the PDF into OUT/pdf/wgec-report.pdf", jobs=True)
-    pdf.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3b"], default="pdf/ua-1",
-                     help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
-                          "package attached, written as OUT/pdf/wgec-report-archival.pdf")
-    pdf.add_argument("--engine", choices=["typst", "latex"], default="typst",
-                     help="typst: the PDF for submission (default); latex: the LaTeX edition, "
-                          "typeset by xelatex, written as OUT/pdf/wgec-report-latex.pdf (needs TeX Live: "
-                          "`make deps-latex`)")
-    command("docx", _docx, "build the Word edition into OUT/docx/wgec-report.docx (same content as the PDF)",
-            jobs=True)
+    pdf.add_argument(
+        "--pdf-variant",
+        choices=["pdf/ua-1", "pdf/a-3b"],
+        default="pdf/ua-1",
+        help="pdf/ua-1: tagged, accessible (default); pdf/a-3b: archival, with the data "
+        "package attached, written as OUT/pdf/wgec-report-archival.pdf",
+    )
+    pdf.add_argument(
+        "--engine",
+        choices=["typst", "latex"],
+        default="typst",
+        help="typst: the PDF for submission (default); latex: the LaTeX edition, "
+        "typeset by xelatex, written as OUT/pdf/wgec-report-latex.pdf (needs TeX Live: "
+        "`make deps-latex`)",
+    )
+    command("docx", _docx, "build the Word edition into OUT/docx/wgec-report.docx (same content as the PDF)", jobs=True)
     command("build", _build, "build everything: HTML book, PDF and archival PDF (what `make` runs)", jobs=True)
-    preview = command("preview", _preview, "build, serve the HTML book on 127.0.0.1, rebuild what changed on every "
-                                           "save and reload the page; the PDFs follow; Ctrl-C stops", jobs=True)
-    preview.add_argument("--port", type=int, default=8000, metavar="N",
-                         help="the port on 127.0.0.1 (default: 8000; 0: any free port)")
-    links = sub.add_parser("links", help="check, offline, that every link and anchor of the built HTML and "
-                                         "PDFs in OUT resolves; list the external links (never fetched) in "
-                                         "OUT/external-links.json; exit 1 listing every broken link")
-    links.add_argument("--out", type=Path, default=paths.BUILD_DIR, metavar="DIR",
-                       help="output directory (default: _build/)")
-    links.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show the Python traceback on errors")
+    preview = command(
+        "preview",
+        _preview,
+        "build, serve the HTML book on 127.0.0.1, rebuild what changed on every "
+        "save and reload the page; the PDFs follow; Ctrl-C stops",
+        jobs=True,
+    )
+    preview.add_argument(
+        "--port", type=int, default=8000, metavar="N", help="the port on 127.0.0.1 (default: 8000; 0: any free port)"
+    )
+    links = sub.add_parser(
+        "links",
+        help="check, offline, that every link and anchor of the built HTML and "
+        "PDFs in OUT resolves; list the external links (never fetched) in "
+        "OUT/external-links.json; exit 1 listing every broken link",
+    )
+    links.add_argument(
+        "--out", type=Path, default=paths.BUILD_DIR, metavar="DIR", help="output directory (default: _build/)"
+    )
+    links.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the Python traceback on errors"
+    )
     links.set_defaults(func=_links)
-    publish = command("publish", _publish, "copy the up-to-date build into a static site folder (HTML book, "
-                                           "PDFs, data downloads, manifest, SHA256SUMS); refuses a stale build")
-    publish.add_argument("--site", type=Path, default=None, metavar="DIR",
-                         help="the site folder, replaced as a whole (default: OUT/site)")
+    publish = command(
+        "publish",
+        _publish,
+        "copy the up-to-date build into a static site folder (HTML book, "
+        "PDFs, data downloads, manifest, SHA256SUMS); refuses a stale build",
+    )
+    publish.add_argument(
+        "--site",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the site folder, replaced as a whole (default: OUT/site)",
+    )
     return top
 
 

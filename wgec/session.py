@@ -45,8 +45,11 @@ def record(key: str) -> None:
 
 def report() -> dict:
     """What this session read, and the files of every ``wgec`` module it imported."""
-    modules = sorted(m.__file__ for n, m in list(sys.modules.items())
-                     if (n == "wgec" or n.startswith("wgec.")) and getattr(m, "__file__", None))
+    modules = sorted(
+        m.__file__
+        for n, m in list(sys.modules.items())
+        if (n == "wgec" or n.startswith("wgec.")) and getattr(m, "__file__", None)
+    )
     return {"reads": sorted(_RECORD), "modules": modules}
 
 

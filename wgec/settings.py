@@ -27,8 +27,17 @@ DEFAULTS = {
 }
 DISTRIBUTIONS = ("General", "Limited", "Restricted")
 # The packages that make the outputs (their versions are recorded in the manifest and annex IV).
-TOOLS = ("jupyter-book", "sphinx", "myst-nb", "matplotlib", "pandas", "frictionless", "typst",
-         "openpyxl", "pypandoc-binary")
+TOOLS = (
+    "jupyter-book",
+    "sphinx",
+    "myst-nb",
+    "matplotlib",
+    "pandas",
+    "frictionless",
+    "typst",
+    "openpyxl",
+    "pypandoc-binary",
+)
 
 
 def book_config(path: Path | None = None) -> dict:
@@ -67,8 +76,10 @@ def document(path: Path | None = None) -> dict:
     for key in ("sphinx", "config"):
         raw = raw.get(key) or {}
         if not isinstance(raw, dict):
-            raise ConfigError(f"{name}: {'sphinx' if key == 'sphinx' else 'sphinx.config'}: expected a mapping "
-                              f"of settings, found {raw!r}")
+            raise ConfigError(
+                f"{name}: {'sphinx' if key == 'sphinx' else 'sphinx.config'}: expected a mapping "
+                f"of settings, found {raw!r}"
+            )
     return check_document(raw.get("wgec_document") or {}, name)
 
 
@@ -77,8 +88,9 @@ def check_document(raw: dict, name: str = "_config.yml") -> dict:
         raise ConfigError(f"{name}: wgec_document: expected a mapping of settings, found {raw!r}")
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
-        raise ConfigError(f"{name}: wgec_document: unknown setting {unknown[0]!r}; "
-                          f"expected one of {', '.join(DEFAULTS)}")
+        raise ConfigError(
+            f"{name}: wgec_document: unknown setting {unknown[0]!r}; expected one of {', '.join(DEFAULTS)}"
+        )
     settings = {**DEFAULTS, **raw}
     for key, default in DEFAULTS.items():
         value = settings[key]
@@ -93,14 +105,17 @@ def check_document(raw: dict, name: str = "_config.yml") -> dict:
         elif not isinstance(value, str):
             raise ConfigError(f"{name}: wgec_document.{key}: expected text, found {value!r}")
     if settings["distribution"] and settings["distribution"] not in DISTRIBUTIONS:
-        raise ConfigError(f"{name}: wgec_document.distribution: expected one of {', '.join(DISTRIBUTIONS)}, "
-                          f"found {settings['distribution']!r}")
+        raise ConfigError(
+            f"{name}: wgec_document.distribution: expected one of {', '.join(DISTRIBUTIONS)}, "
+            f"found {settings['distribution']!r}"
+        )
     if settings["date"]:
         try:
             dt.date.fromisoformat(settings["date"])
         except ValueError:
-            raise ConfigError(f"{name}: wgec_document.date: expected a date written YYYY-MM-DD, "
-                              f"found {settings['date']!r}") from None
+            raise ConfigError(
+                f"{name}: wgec_document.date: expected a date written YYYY-MM-DD, found {settings['date']!r}"
+            ) from None
     return settings
 
 
@@ -112,8 +127,9 @@ def source_date() -> dt.datetime:
     epoch = str(given) if given is not None else os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch:
         try:
-            epoch = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=paths.ROOT, capture_output=True,
-                                   text=True, timeout=10).stdout.strip()
+            epoch = subprocess.run(
+                ["git", "log", "-1", "--format=%ct"], cwd=paths.ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             epoch = ""
     if epoch.isdigit():

@@ -37,7 +37,7 @@ SHOWN = 70  # characters of a passage shown in a message
 
 def _clip(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip()
-    return f"“{text if len(text) <= SHOWN else text[:SHOWN - 1] + '…'}”"
+    return f"“{text if len(text) <= SHOWN else text[: SHOWN - 1] + '…'}”"
 
 
 class Source:
@@ -113,8 +113,13 @@ class Result:
         return self.rendered + self.not_reproduced
 
     def figures(self) -> dict:
-        return {"passages": self.passages, "rendered": self.rendered, "not_reproduced": self.not_reproduced,
-                "characters": self.characters, "characters_accounted_for": self.accounted}
+        return {
+            "passages": self.passages,
+            "rendered": self.rendered,
+            "not_reproduced": self.not_reproduced,
+            "characters": self.characters,
+            "characters_accounted_for": self.accounted,
+        }
 
 
 def _parts(tables) -> list[tuple[int, object]]:
@@ -155,7 +160,7 @@ def check(record: dict, tables) -> Result:
 
     def cover(located: tuple[int, int]) -> None:
         spans.add(located)
-        covered[located[0]:located[1]] = b"\1" * (located[1] - located[0])
+        covered[located[0] : located[1]] = b"\1" * (located[1] - located[0])
 
     # 2. headings
     hosts: dict[str, str] = {}
@@ -166,17 +171,21 @@ def check(record: dict, tables) -> Result:
         parts_named = [r for r in tables.parts.itertuples() if r.heading == doc["title"]]
         sections = [r for r in tables.report_structure.itertuples() if r.title == doc["title"]]
         if not parts_named and not sections:
-            problems.append(f"{where}: the heading {_clip(doc['title'])} is not a heading the contribution gives "
-                            "(parts.csv) nor a title of its draft structure (report_structure.csv); a change to "
-                            "the contributor's wording is made in corrections.csv")
+            problems.append(
+                f"{where}: the heading {_clip(doc['title'])} is not a heading the contribution gives "
+                "(parts.csv) nor a title of its draft structure (report_structure.csv); a change to "
+                "the contributor's wording is made in corrections.csv"
+            )
             continue
         hosts[doc["docname"]] = parts_named[0].outline if parts_named else sections[0].id
         for r in parts_named:
             for text in (str(r.number), str(r.heading)):
                 located = source.locate(str(r.source_lines), text)
                 if located is None:
-                    problems.append(f"parts.csv, row {r.Index + 2}: {_clip(text)} is not in contribution "
-                                    f"{lines(r.source_lines)}, which reads {_clip(source.reads(r.source_lines))}")
+                    problems.append(
+                        f"parts.csv, row {r.Index + 2}: {_clip(text)} is not in contribution "
+                        f"{lines(r.source_lines)}, which reads {_clip(source.reads(r.source_lines))}"
+                    )
                 else:
                     cover(located)
 
@@ -190,23 +199,28 @@ def check(record: dict, tables) -> Result:
             located = source.locate(spec, text, 0 if quote["elsewhere"] else last[0])
             if located is None:
                 mismatched.update(line_range(spec))
-                problems.append(f"{where}: the quotation of contribution {lines(spec)} is not the source's text after "
-                                f"the corrections: {_clip(text)}; {lines(spec)} {'read' if '-' in spec else 'reads'} "
-                                f"{_clip(source.reads(spec))}"
-                                + _rows_on(tables, spec))
+                problems.append(
+                    f"{where}: the quotation of contribution {lines(spec)} is not the source's text after "
+                    f"the corrections: {_clip(text)}; {lines(spec)} {'read' if '-' in spec else 'reads'} "
+                    f"{_clip(source.reads(spec))}" + _rows_on(tables, spec)
+                )
                 continue
             if quote["elsewhere"]:
                 continue
             part = _part_of(parts, source.line_of(located[0]))
             if part is None or outline_of.get(part.id) != hosts.get(doc["docname"]):
                 under = f"under part {part.number} “{part.heading}”" if part is not None else "before its first part"
-                problems.append(f"{where}: the quotation of contribution {lines(spec)} ({_clip(text)}) is not in "
-                                f"the report's section for the part it comes from: the contribution puts it {under} "
-                                "(parts.csv, column outline)")
+                problems.append(
+                    f"{where}: the quotation of contribution {lines(spec)} ({_clip(text)}) is not in "
+                    f"the report's section for the part it comes from: the contribution puts it {under} "
+                    "(parts.csv, column outline)"
+                )
             if located[0] < last[0]:
-                problems.append(f"{where}: the quotation of contribution {lines(spec)} ({_clip(text)}) comes after "
-                                f"that of {lines(last[1])} in {last[2]}.md, but before it in the contribution; the "
-                                "report keeps the contribution's order")
+                problems.append(
+                    f"{where}: the quotation of contribution {lines(spec)} ({_clip(text)}) comes after "
+                    f"that of {lines(last[1])} in {last[2]}.md, but before it in the contribution; the "
+                    "report keeps the contribution's order"
+                )
             last = (located[0], spec, doc["docname"])
             cover(located)
     result.rendered = len(spans)
@@ -215,9 +229,11 @@ def check(record: dict, tables) -> Result:
     for r in tables.not_reproduced.itertuples():
         located = source.locate(str(r.source_lines), str(r.text))
         if located is None:
-            problems.append(f"not_reproduced.csv, row {r.Index + 2}, column 'text': found {_clip(str(r.text))}; "
-                            f"expected the text of contribution {lines(r.source_lines)} after the corrections, "
-                            f"{_clip(source.reads(str(r.source_lines)))}")
+            problems.append(
+                f"not_reproduced.csv, row {r.Index + 2}, column 'text': found {_clip(str(r.text))}; "
+                f"expected the text of contribution {lines(r.source_lines)} after the corrections, "
+                f"{_clip(source.reads(str(r.source_lines)))}"
+            )
         else:
             cover(located)
             result.not_reproduced += 1
@@ -229,8 +245,10 @@ def check(record: dict, tables) -> Result:
         if mismatched & set(range(first, end + 1)):
             continue
         spec = str(first) if first == end else f"{first}-{end}"
-        problems.append(f"contribution {lines(spec)}: {_clip(source.text[run[0]:run[-1] + 1])} is neither quoted in "
-                        "the report nor listed in not_reproduced.csv" + _rows_on(tables, spec))
+        problems.append(
+            f"contribution {lines(spec)}: {_clip(source.text[run[0] : run[-1] + 1])} is neither quoted in "
+            "the report nor listed in not_reproduced.csv" + _rows_on(tables, spec)
+        )
     return result
 
 
@@ -238,7 +256,7 @@ def _runs(source: Source, missing: list[int]) -> list[list[int]]:
     """Missing characters grouped into passages: a gap of ignored characters only does not split."""
     runs: list[list[int]] = []
     for i in missing:
-        if runs and all(ch in IGNORED for ch in source.text[runs[-1][-1] + 1:i]):
+        if runs and all(ch in IGNORED for ch in source.text[runs[-1][-1] + 1 : i]):
             runs[-1].append(i)
         else:
             runs.append([i])
@@ -254,5 +272,7 @@ def verify(doctrees: Path, tables) -> Result:
 
 def describe(result: Result) -> str:
     n = len(result.problems)
-    return (f"the report does not say what the contribution says ({n} problem{'s' if n != 1 else ''}); the previous "
-            "output is unchanged:\n" + "\n".join(f"  - {p}" for p in result.problems))
+    return (
+        f"the report does not say what the contribution says ({n} problem{'s' if n != 1 else ''}); the previous "
+        "output is unchanged:\n" + "\n".join(f"  - {p}" for p in result.problems)
+    )

@@ -83,8 +83,14 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool,
             kernelspec = dict(nb.metadata.get("kernelspec", {}))
             nb.cells.insert(0, nbformat.v4.new_code_cell(BEGIN.format(cwd=str(path.parent), message=message)))
             nb.cells.append(nbformat.v4.new_code_cell(REPORT))
-            client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", record_timing=False,
-                                    resources={"metadata": {"path": str(path.parent)}})
+            client = NotebookClient(
+                nb,
+                km=km,
+                timeout=timeout,
+                kernel_name="python3",
+                record_timing=False,
+                resources={"metadata": {"path": str(path.parent)}},
+            )
             started = time.monotonic()
             if keep and km is None:
                 _WARM["code"] = _package_code()  # what the new kernel will import
@@ -98,8 +104,9 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool,
                 km = client.km
                 continue
             except (CellTimeoutError, DeadKernelError) as exc:  # the kernel is gone or stuck: start another
-                results.append({"path": str(path), "error": f"{_failed_where(path, nb.cells[1:-1])}: "
-                                                            f"{type(exc).__name__}: {exc}"})
+                results.append(
+                    {"path": str(path), "error": f"{_failed_where(path, nb.cells[1:-1])}: {type(exc).__name__}: {exc}"}
+                )
                 with contextlib.suppress(Exception):
                     run_sync(client.km.shutdown_kernel)(now=True)
                 km = None
@@ -114,10 +121,21 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool,
             nb.metadata["kernelspec"] = kernelspec
             text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
             recorded = json.loads(text.split("WGEC-READS ", 1)[1])
-            stderr = [o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
-                      if o.get("output_type") == "stream" and o.get("name") == "stderr"]
-            results.append({"path": str(path), "notebook": nbformat.writes(nb), "recorded": recorded,
-                            "stderr": stderr, "seconds": round(time.monotonic() - started, 2)})
+            stderr = [
+                o.get("text", "")
+                for c in nb.cells
+                for o in c.get("outputs", [])
+                if o.get("output_type") == "stream" and o.get("name") == "stderr"
+            ]
+            results.append(
+                {
+                    "path": str(path),
+                    "notebook": nbformat.writes(nb),
+                    "recorded": recorded,
+                    "stderr": stderr,
+                    "seconds": round(time.monotonic() - started, 2),
+                }
+            )
     finally:
         if keep and km is not None:
             _WARM["km"] = km
@@ -206,15 +224,18 @@ def _failed_where(path: Path, cells) -> str:
     import re
 
     code = [c for c in cells if c.cell_type == "code"]
-    failed = next((n for n, c in enumerate(code, start=1) if any(
-        o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+    failed = next(
+        (n for n, c in enumerate(code, start=1) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+        None,
+    )
     if failed is None:
         return "a cell"
     cell = code[failed - 1]
     where = f"code cell {failed}"
     trace = "\n".join(line for o in cell.outputs if o.get("output_type") == "error" for line in o.get("traceback", []))
-    found = re.search(r"(?:Cell In\[\d*\]|<cell line: \d+>|input-\d+-\w+>), line (\d+)",
-                      re.sub(r"\x1b\[[0-9;]*m", "", trace))
+    found = re.search(
+        r"(?:Cell In\[\d*\]|<cell line: \d+>|input-\d+-\w+>), line (\d+)", re.sub(r"\x1b\[[0-9;]*m", "", trace)
+    )
     if found is None:
         return where
     line = int(found.group(1))
@@ -280,9 +301,16 @@ def stale(record: dict, path: Path, data_dir: Path, descriptor: dict) -> str | N
     return None
 
 
-def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: int = 300,
-            verbose: bool = False, force: bool = False, descriptor: dict | None = None,
-            validated: str | None = None) -> Report:
+def refresh(
+    data_dir: Path,
+    cache_dir: Path,
+    jobs: int | None = None,
+    timeout: int = 300,
+    verbose: bool = False,
+    force: bool = False,
+    descriptor: dict | None = None,
+    validated: str | None = None,
+) -> Report:
     """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran.
 
     ``descriptor``: the data package descriptor, when the caller has validated the data
@@ -321,12 +349,20 @@ def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: i
     results = []
     warm, workers = _POOL[-1] if _POOL else (None, jobs)
     jobs = min(jobs, workers)
-    with contextlib.nullcontext(warm) if warm else ProcessPoolExecutor(max_workers=jobs,
-                                                                         mp_context=get_context("spawn")) as pool:
-        message = {"data_dir": str(data_dir), "validated": validated,
-                   "source_epoch": int(settings.source_date().timestamp())}
-        futures = [pool.submit(_execute_batch, batch, message, timeout, verbose, warm is not None)
-                   for batch in _batches(todo, jobs, record)]
+    with (
+        contextlib.nullcontext(warm)
+        if warm
+        else ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool
+    ):
+        message = {
+            "data_dir": str(data_dir),
+            "validated": validated,
+            "source_epoch": int(settings.source_date().timestamp()),
+        }
+        futures = [
+            pool.submit(_execute_batch, batch, message, timeout, verbose, warm is not None)
+            for batch in _batches(todo, jobs, record)
+        ]
         for future in as_completed(futures):
             results.extend(future.result())
     for result in sorted(results, key=lambda r: r["path"]):
@@ -338,17 +374,24 @@ def refresh(data_dir: Path, cache_dir: Path, jobs: int | None = None, timeout: i
             errors.append(f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}")
             continue
         nb = nbformat.reads(result["notebook"], as_version=4)
-        cache.cache_notebook_bundle(CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
-                                    check_validity=False, overwrite=True)
+        cache.cache_notebook_bundle(
+            CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
+            check_validity=False,
+            overwrite=True,
+        )
         try:  # the book build must find it, or it would execute the notebook itself
             cache.match_cache_notebook(_read(path))
         except KeyError:
-            raise NotebookError(f"notebooks/{path.name}: executed, but its cache key does not match "
-                                "the one the book build computes") from None
+            raise NotebookError(
+                f"notebooks/{path.name}: executed, but its cache key does not match the one the book build computes"
+            ) from None
         keys = set(result["recorded"]["reads"]) | {f"file:{DESCRIPTOR}"}
         keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
-        record[path.name] = {"source": sha256(path), "inputs": _fingerprints(sorted(keys), data_dir, descriptor),
-                             "seconds": result["seconds"]}
+        record[path.name] = {
+            "source": sha256(path),
+            "inputs": _fingerprints(sorted(keys), data_dir, descriptor),
+            "seconds": result["seconds"],
+        }
         report.executed.append(path.stem)
     # Save what did run, even when another notebook failed: it need not run again.
     tmp = record_file.with_suffix(".tmp")

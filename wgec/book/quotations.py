@@ -35,7 +35,7 @@ RECORD = "wgec-quotations.json"
 
 
 def _spec(classes: list[str]) -> str:
-    return next((c[len(LINES):] for c in classes if c.startswith(LINES)), "")
+    return next((c[len(LINES) :] for c in classes if c.startswith(LINES)), "")
 
 
 def _slug(docname: str) -> str:
@@ -48,7 +48,7 @@ def _title(app: Sphinx, doctree: nodes.document, docname: str) -> str:
         return ""
     text = sections[0][0].astext()
     label = app.env.wgec_plan.get(docname, ("", ""))[0]  # the number wgec.sphinx_ext put before it
-    return text[len(label) + 1:] if label and text.startswith(label + " ") else text
+    return text[len(label) + 1 :] if label and text.startswith(label + " ") else text
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
@@ -63,8 +63,15 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
         if QUOTE in classes:
             n += 1
             anchor = f"q-{_slug(docname)}-{n}"
-            quotes.append({"id": anchor, "lines": _spec(classes), "text": node.astext(),
-                           "elsewhere": ELSEWHERE in classes, "paragraph": paragraph})
+            quotes.append(
+                {
+                    "id": anchor,
+                    "lines": _spec(classes),
+                    "text": node.astext(),
+                    "elsewhere": ELSEWHERE in classes,
+                    "paragraph": paragraph,
+                }
+            )
             node.insert(0, nodes.target("", "", ids=[anchor]))
         elif SOURCE_LINE in classes:
             node.insert(0, nodes.target("", "", ids=[f"src-{node.astext().strip()}"]))
@@ -128,8 +135,13 @@ def label(env, docname: str) -> str:
         if style == "I":
             chapter = text.rstrip(".")
         if doc == docname:
-            return f"chapter {chapter}" if style == "I" else f"section {chapter}.{text.rstrip('.')}" if style == "A" \
+            return (
+                f"chapter {chapter}"
+                if style == "I"
+                else f"section {chapter}.{text.rstrip('.')}"
+                if style == "A"
                 else text.rstrip(".")
+            )
     return ""
 
 
@@ -139,8 +151,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         classes = node["classes"]
         if SOURCE_REF in classes and env.wgec_source_doc:
             first = line_range(_spec(classes)).start
-            link = make_refnode(app.builder, docname, env.wgec_source_doc, f"src-{first}",
-                                nodes.Text(node.astext()))
+            link = make_refnode(app.builder, docname, env.wgec_source_doc, f"src-{first}", nodes.Text(node.astext()))
             node.replace_self(link)
         elif WHERE in classes:
             line = line_range(_spec(classes)).start
@@ -192,8 +203,14 @@ def record(env) -> dict:
     documents = []
     for doc in body(env):
         entry = env.wgec_quotes.get(doc, {"title": "", "quotes": []})
-        documents.append({"docname": doc, "heading": env.wgec_plan.get(doc, ("", ""))[1] in ("I", "A"),
-                          "title": entry["title"], "quotes": entry["quotes"]})
+        documents.append(
+            {
+                "docname": doc,
+                "heading": env.wgec_plan.get(doc, ("", ""))[1] in ("I", "A"),
+                "title": entry["title"],
+                "quotes": entry["quotes"],
+            }
+        )
     return {"documents": documents}
 
 

@@ -35,8 +35,11 @@ def _cell_container(node) -> bool:
     """myst-nb's containers for a cell, its outputs, and (until a builder picks one) its MIME bundle."""
     if not isinstance(node, nodes.container):
         return False
-    return bool(CELL_CLASSES & set(node["classes"])) or node.get("nb_element") == "mime_bundle" \
+    return (
+        bool(CELL_CLASSES & set(node["classes"]))
+        or node.get("nb_element") == "mime_bundle"
         or node.get("mime_type") == "text/markdown"
+    )
 
 
 def _body_paragraphs(doctree: nodes.document):
@@ -76,8 +79,9 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
         if sections:
             # Classes that say what the page is, for the print layout: chapters and annexes
             # start a page; pages of the later parts are for the web only.
-            sections[0]["classes"].append({"I": "un-chapter", "A": "un-section", "annex": "un-annex",
-                                           "web": "un-web-only"}[style])
+            sections[0]["classes"].append(
+                {"I": "un-chapter", "A": "un-section", "annex": "un-annex", "web": "un-web-only"}[style]
+            )
             if style != "web":
                 _number_sections(sections[0], text, style)
     count = 0
@@ -148,6 +152,7 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
     """Each HTML page: without sphinx-thebe's scripts (the book runs no live kernel, and Jupyter
     Book 1 adds them twice, with a URL on a CDN), with named sidebar toggles, and with a footer
     linking the PDFs and the data downloads."""
+
     def thebe(asset) -> bool:
         name = getattr(asset, "filename", None) or str(asset)
         body = getattr(asset, "attributes", {}).get("body", "")
@@ -160,6 +165,7 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
     # screen readers (axe: summary-name); pydata-sphinx-theme builds them in Python.
     toctree = context.get("generate_toctree_html")
     if toctree is not None:
+
         def generate_toctree_html(*args, **kwargs):
             soup = toctree(*args, **kwargs)  # a BeautifulSoup tree (pydata-sphinx-theme 0.17)
             for summary in soup.select("li > details > summary") if hasattr(soup, "select") else []:
@@ -171,7 +177,8 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         context["generate_toctree_html"] = generate_toctree_html
     if app.builder.name == "html":
         context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + download_links(
-            context["pathto"], pagename, DATA_ANNEX in app.env.found_docs)
+            context["pathto"], pagename, DATA_ANNEX in app.env.found_docs
+        )
 
 
 DATA_ANNEX = "notebooks/annex1_data_tables"
@@ -182,9 +189,11 @@ def download_links(pathto, pagename: str, annex: bool) -> str:
     (the PDFs are in OUT/pdf/, next to the book in OUT/html/; the site keeps that layout)."""
     from html import escape
 
-    links = [(pathto(f"../pdf/{paths.PDF_NAME}", 1), "the report as PDF"),
-             (pathto(f"../pdf/{paths.ARCHIVAL_NAME}", 1), "archival PDF (PDF/A-3b, data attached)"),
-             (pathto(f"{paths.DOWNLOADS}/{paths.WORKBOOK}", 1), "the data as an Excel workbook")]
+    links = [
+        (pathto(f"../pdf/{paths.PDF_NAME}", 1), "the report as PDF"),
+        (pathto(f"../pdf/{paths.ARCHIVAL_NAME}", 1), "archival PDF (PDF/A-3b, data attached)"),
+        (pathto(f"{paths.DOWNLOADS}/{paths.WORKBOOK}", 1), "the data as an Excel workbook"),
+    ]
     if annex:
         page = "" if pagename == DATA_ANNEX else pathto(DATA_ANNEX)
         links.append((f"{page}#data-downloads", "every data download (CSV, XLSX, JSON)"))
@@ -220,7 +229,8 @@ def on_build_finished(app: Sphinx, exception) -> None:
         title = escape(app.config.html_title or app.config.project or root)
         (out / "index.html").write_text(
             REDIRECT.format(lang=escape(app.config.language or "en"), title=title, url=escape(f"{root}.html")),
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     for macros in ("webpack-macros.html", "sbt-webpack-macros.html"):
         (out / "_static" / macros).unlink(missing_ok=True)
 

@@ -16,10 +16,25 @@ from ..errors import NotebookError
 from ..settings import yaml_problem
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 def roman(n: int) -> str:
     out = ""
-    for value, numeral in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-                           (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+    for value, numeral in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
         while n >= value:
             out += numeral
             n -= value
@@ -27,8 +42,13 @@ def roman(n: int) -> str:
 
 
 def label(style: str, n: int) -> str:
-    return {"I": f"{roman(n)}.", "A": f"{LETTERS[(n - 1) % 26]}.", "1": f"{n}.",
-            "a": f"({LETTERS[(n - 1) % 26].lower()})", "annex": f"Annex {roman(n)}."}[style]
+    return {
+        "I": f"{roman(n)}.",
+        "A": f"{LETTERS[(n - 1) % 26]}.",
+        "1": f"{n}.",
+        "a": f"({LETTERS[(n - 1) % 26].lower()})",
+        "annex": f"Annex {roman(n)}.",
+    }[style]
 
 
 NEXT_STYLE = {"I": "A", "A": "1", "1": "a", "a": "a", "annex": "A", "web": "web"}
@@ -67,14 +87,18 @@ def notebooks(toc_file: Path | None = None) -> list[Path]:
     except yaml.YAMLError as exc:
         raise NotebookError(yaml_problem(toc_file.name, exc)) from None
     except (OSError, KeyError, TypeError, AttributeError) as exc:
-        raise NotebookError(f"{toc_file.name}: not a Jupyter Book table of contents with a root and parts "
-                            f"of chapters ({type(exc).__name__}: {exc})") from None
+        raise NotebookError(
+            f"{toc_file.name}: not a Jupyter Book table of contents with a root and parts "
+            f"of chapters ({type(exc).__name__}: {exc})"
+        ) from None
     found = []
     for doc in order:
         path = paths.ROOT / f"{doc}.md"
         if not any(p.is_file() for p in (path, paths.ROOT / doc, paths.ROOT / f"{doc}.ipynb")):
-            raise NotebookError(f"{toc_file.name} lists {doc!r}, but there is no file {doc}.md "
-                                "(restore it, or remove it from the table of contents)")
+            raise NotebookError(
+                f"{toc_file.name} lists {doc!r}, but there is no file {doc}.md "
+                "(restore it, or remove it from the table of contents)"
+            )
         if path.is_file() and path.parent == paths.NOTEBOOKS_DIR:
             found.append(path)
     return found

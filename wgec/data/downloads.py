@@ -16,16 +16,26 @@ def csv_names(descriptor: dict) -> dict[str, str]:
     when two tables share a file name)."""
     names = {r["name"]: Path(r["path"]).name for r in descriptor["resources"]}
     clash = {n for n in names.values() if list(names.values()).count(n) > 1}
-    return {r["name"]: r["path"].replace("/", "-") if names[r["name"]] in clash else names[r["name"]]
-            for r in descriptor["resources"]}
+    return {
+        r["name"]: r["path"].replace("/", "-") if names[r["name"]] in clash else names[r["name"]]
+        for r in descriptor["resources"]
+    }
 
 
 def files(descriptor: dict) -> list[dict]:
     """What the downloads folder holds, in order: name, format, and the table for a CSV."""
     names = csv_names(descriptor)
-    listed = [{"name": names[r["name"]], "format": "CSV", "table": r["name"], "title": r.get("title", r["name"])}
-              for r in descriptor["resources"]]
+    listed = [
+        {"name": names[r["name"]], "format": "CSV", "table": r["name"], "title": r.get("title", r["name"])}
+        for r in descriptor["resources"]
+    ]
     listed.append({"name": WORKBOOK, "format": "XLSX", "table": None, "title": "every table, one sheet each"})
-    listed.append({"name": "datapackage.json", "format": "JSON", "table": None,
-                   "title": "the data package descriptor: tables, columns, types and constraints"})
+    listed.append(
+        {
+            "name": "datapackage.json",
+            "format": "JSON",
+            "table": None,
+            "title": "the data package descriptor: tables, columns, types and constraints",
+        }
+    )
     return listed

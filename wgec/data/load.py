@@ -162,8 +162,9 @@ def load(data_dir: str | Path | None = None) -> Tables:
         problems: list[Problem] = []
         read = {r["name"]: read_csv(root, r, problems) for r in trusted["resources"]}
         if not problems:
-            return Tables({r["name"]: _frame(r["schema"], *read[r["name"]][:2]) for r in trusted["resources"]},
-                          root, trusted)
+            return Tables(
+                {r["name"]: _frame(r["schema"], *read[r["name"]][:2]) for r in trusted["resources"]}, root, trusted
+            )
 
     from frictionless import Package, Resource, Schema
 
@@ -184,12 +185,10 @@ def load(data_dir: str | Path | None = None) -> Tables:
         schema = dict(res["schema"])
         # A foreign key into a table that could not be read would only repeat its error.
         schema["foreignKeys"] = [
-            fk for fk in schema.get("foreignKeys", [])
-            if (fk["reference"].get("resource") or res["name"]) in tables
+            fk for fk in schema.get("foreignKeys", []) if (fk["reference"].get("resource") or res["name"]) in tables
         ]
         header, rows, _ = tables[res["name"]]
-        resources.append(Resource(name=res["name"], data=[header, *rows],
-                                  schema=Schema.from_descriptor(schema)))
+        resources.append(Resource(name=res["name"], data=[header, *rows], schema=Schema.from_descriptor(schema)))
     report = Package(resources=resources).validate()
     schemas = {r["name"]: r["schema"] for r in descriptor["resources"]}
     for task in report.tasks:
@@ -238,21 +237,32 @@ def _read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
         return None, [Problem(DESCRIPTOR, f"UTF-8 text ({exc.reason} at byte {exc.start})")]
     except json.JSONDecodeError as exc:
         return None, [Problem(DESCRIPTOR, f"valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})")]
-    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list) \
-            or not descriptor["resources"]:
+    if (
+        not isinstance(descriptor, dict)
+        or not isinstance(descriptor.get("resources"), list)
+        or not descriptor["resources"]
+    ):
         return None, [Problem(DESCRIPTOR, "a JSON object with a list of resources")]
     # Paths first, in our words: frictionless would only call the whole descriptor "not valid".
     named = [(f"resource {r.get('name')!r}", r.get("path")) for r in descriptor["resources"] if isinstance(r, dict)]
-    named += [(f"source {s.get('title') or s.get('path')!r}", s.get("path"))
-              for s in descriptor.get("sources", []) if isinstance(s, dict) and "path" in s]
+    named += [
+        (f"source {s.get('title') or s.get('path')!r}", s.get("path"))
+        for s in descriptor.get("sources", [])
+        if isinstance(s, dict) and "path" in s
+    ]
     outside = []
     for what, relative in named:
         if not isinstance(relative, str):
             outside.append(Problem(DESCRIPTOR, f"a file path for {what}"))
             continue
         if Path(relative).is_absolute() or ".." in Path(relative).parts:  # links: see _read_csv
-            outside.append(Problem(DESCRIPTOR, f"a path inside the data directory for {what} "
-                                               "(data files cannot be read from anywhere else)", value=relative))
+            outside.append(
+                Problem(
+                    DESCRIPTOR,
+                    f"a path inside the data directory for {what} (data files cannot be read from anywhere else)",
+                    value=relative,
+                )
+            )
     if outside:
         return None, outside
     try:
@@ -265,11 +275,15 @@ def _read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
             try:
                 ok = _inside(root, source["path"]).is_file()
             except ValueError:
-                return None, [Problem(source["path"], "a file inside the data directory (the path or its link "
-                                                      "points outside it)")]
+                return None, [
+                    Problem(source["path"], "a file inside the data directory (the path or its link points outside it)")
+                ]
             if not ok:
-                return None, [Problem(source["path"], "the file to exist: the data package names it as a "
-                                                      "source, but it is missing")]
+                return None, [
+                    Problem(
+                        source["path"], "the file to exist: the data package names it as a source, but it is missing"
+                    )
+                ]
     return descriptor, []
 
 
@@ -277,8 +291,9 @@ def _too_big(path: Path, name: str) -> Problem | None:
     size = path.stat().st_size
     if size <= MAX_FILE_BYTES:
         return None
-    return Problem(name, f"a file of at most {MAX_FILE_BYTES // 2**20} MB (it has {size / 2**20:.1f} MB; "
-                              "is it the right file?)")
+    return Problem(
+        name, f"a file of at most {MAX_FILE_BYTES // 2**20} MB (it has {size / 2**20:.1f} MB; is it the right file?)"
+    )
 
 
 def read_csv(root: Path, res: dict, problems: list[Problem]):
@@ -312,9 +327,14 @@ def read_csv(root: Path, res: dict, problems: list[Problem]):
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        problems.append(Problem(
-            name, f"UTF-8 text; byte 0x{raw[exc.start]:02x} at line {line}, character {column} "
-                  "is not UTF-8 (save the file as 'CSV UTF-8')", row=line))
+        problems.append(
+            Problem(
+                name,
+                f"UTF-8 text; byte 0x{raw[exc.start]:02x} at line {line}, character {column} "
+                "is not UTF-8 (save the file as 'CSV UTF-8')",
+                row=line,
+            )
+        )
         return None
 
     fields = [f["name"] for f in res["schema"]["fields"]]
@@ -323,16 +343,23 @@ def read_csv(root: Path, res: dict, problems: list[Problem]):
     try:
         records.extend(reader)
     except csv.Error as exc:  # the row is the record that failed (a quoted cell may span lines)
-        problems.append(Problem(name, f"well-formed CSV ({exc}; a quote left open, perhaps a truncated row?)",
-                                row=len(records) + 1))
+        problems.append(
+            Problem(name, f"well-formed CSV ({exc}; a quote left open, perhaps a truncated row?)", row=len(records) + 1)
+        )
         return None
     header = [cell.strip() for cell in records[0]]
     if len(header) == 1 and len(fields) > 1:
         for delim, called in _DELIMITERS.items():
             if delim in header[0]:
-                problems.append(Problem(
-                    name, f"columns separated by commas; this file separates them with {called} "
-                          "(save it as 'CSV UTF-8 (comma delimited)')", row=1, value=header[0]))
+                problems.append(
+                    Problem(
+                        name,
+                        f"columns separated by commas; this file separates them with {called} "
+                        "(save it as 'CSV UTF-8 (comma delimited)')",
+                        row=1,
+                        value=header[0],
+                    )
+                )
                 return None
     bad_header = False
     for column in fields:
@@ -341,8 +368,9 @@ def read_csv(root: Path, res: dict, problems: list[Problem]):
             bad_header = True
     for column in header:
         if column not in fields:
-            problems.append(Problem(name, f"only the columns {', '.join(fields)}", row=1, column=column or "(empty)",
-                                    value=column))
+            problems.append(
+                Problem(name, f"only the columns {', '.join(fields)}", row=1, column=column or "(empty)", value=column)
+            )
             bad_header = True
     for column in {c for c in header if header.count(c) > 1}:
         problems.append(Problem(name, "each column once (it appears twice)", row=1, column=column))
@@ -357,18 +385,27 @@ def read_csv(root: Path, res: dict, problems: list[Problem]):
         if not any(cells):
             continue  # blank lines at the end of a sheet
         if len(cells) != len(header):
-            problems.append(Problem(
-                name, f"{len(header)} cells as in the header; this row has {len(cells)} "
-                      "(a cell containing a comma needs quotes)", row=number))
+            problems.append(
+                Problem(
+                    name,
+                    f"{len(header)} cells as in the header; this row has {len(cells)} "
+                    "(a cell containing a comma needs quotes)",
+                    row=number,
+                )
+            )
             continue
         bad = False
         for column, cell in zip(header, cells):
             control = next((ch for ch in cell if _forbidden(ch)), None)
             if control is not None:
-                what = f"U+{ord(control):04X}" + (f" {unicodedata.name(control)}" if unicodedata.name(control, "")
-                                                  else "")
-                problems.append(Problem(name, f"text without control characters (found {what})",
-                                        row=number, column=column, value=cell))
+                what = f"U+{ord(control):04X}" + (
+                    f" {unicodedata.name(control)}" if unicodedata.name(control, "") else ""
+                )
+                problems.append(
+                    Problem(
+                        name, f"text without control characters (found {what})", row=number, column=column, value=cell
+                    )
+                )
                 bad = True
         if not bad:
             rows.append([cells[i] for i in order])
@@ -386,8 +423,13 @@ def _forbidden(ch: str) -> bool:
     C1), line and paragraph separators, bidi controls, a byte order mark inside the text, and
     noncharacters. Zero-width spaces and joiners, combining marks and emoji are text."""
     code = ord(ch)
-    return (unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS or ch == "\ufeff"
-            or 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE)
+    return (
+        unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+        or ch in _BIDI_CONTROLS
+        or ch == "\ufeff"
+        or 0xFDD0 <= code <= 0xFDEF
+        or code & 0xFFFE == 0xFFFE
+    )
 
 
 def _expected(field: dict, error) -> str:
@@ -422,19 +464,28 @@ def _problem(table: str, file: str, error, schema: dict, rownums: list[int]) -> 
         names = list(fields)
         cells = list(getattr(error, "cells", []) or [])
         value = ", ".join(str(cells[names.index(k)]) for k in key if names.index(k) < len(cells))
-        return Problem(file, f"a unique key (the same as in row {first})" if first else "a unique key",
-                       row=row, column=", ".join(key) or None, value=value or None)
+        return Problem(
+            file,
+            f"a unique key (the same as in row {first})" if first else "a unique key",
+            row=row,
+            column=", ".join(key) or None,
+            value=value or None,
+        )
     if error.type == "foreign-key":
         columns = list(getattr(error, "field_names", []) or [])
         values = [str(c) for c in getattr(error, "field_cells", []) or []]
         target = f"{error.reference_name or table}.{', '.join(error.reference_field_names)}"
-        return Problem(file, f"a value that exists in {target}", row=row,
-                       column=", ".join(columns) or None, value=", ".join(values) or None)
+        return Problem(
+            file,
+            f"a value that exists in {target}",
+            row=row,
+            column=", ".join(columns) or None,
+            value=", ".join(values) or None,
+        )
     column = getattr(error, "field_name", None)
     cell = getattr(error, "cell", None)
     field = fields.get(column, {})
-    return Problem(file, _expected(field, error), row=row, column=column,
-                   value=None if cell is None else str(cell))
+    return Problem(file, _expected(field, error), row=row, column=column, value=None if cell is None else str(cell))
 
 
 TRUE = {"true", "True", "TRUE", "1"}  # Table Schema's default true values (validation allowed no others)

@@ -51,6 +51,7 @@ class DocxError(EditionError):
 
 # --- the print document, from the singlehtml book ------------------------------------------
 
+
 def root_page(singlehtml: Path) -> Path:
     """The singlehtml page (index.html redirects to it when the root document is in a folder)."""
     index = singlehtml / "index.html"
@@ -88,7 +89,7 @@ def assemble(singlehtml: Path, settings: dict, title: str, date: dt.date) -> str
 
 
 def _esc(text: str) -> str:
-    return (str(text).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;"))
+    return str(text).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _footnotes(article, soup) -> None:
@@ -149,8 +150,7 @@ def _contents(article, soup) -> None:
     nav.append(listing)
     counter = 0
     for section in sections:
-        entries = [(section, 1)] + [(s, 2) for s in section.find_all("section")
-                                    if s.find_parent("section") is section]
+        entries = [(section, 1)] + [(s, 2) for s in section.find_all("section") if s.find_parent("section") is section]
         for target, level in entries:
             title = target.find(re.compile(r"^h[1-6]$"))
             if title is None:
@@ -171,6 +171,7 @@ def _contents(article, soup) -> None:
 
 # --- Word's styles ----------------------------------------------------------------------------
 
+
 def word_html(document: str) -> str:
     """The print HTML with Word's paragraph styles named (pandoc reads ``data-custom-style``)."""
     soup = BeautifulSoup(document, "html.parser")
@@ -178,9 +179,13 @@ def word_html(document: str) -> str:
 
     masthead = body.select_one("div.un-masthead")
     if masthead is not None:
-        for part, style in (("un-mh-un", "Masthead United Nations"), ("un-mh-symbol", "Masthead Symbol"),
-                            ("un-mh-organ", "Masthead Organ"), ("un-mh-meta", "Masthead Details"),
-                            ("un-mh-session", "Masthead Session")):
+        for part, style in (
+            ("un-mh-un", "Masthead United Nations"),
+            ("un-mh-symbol", "Masthead Symbol"),
+            ("un-mh-organ", "Masthead Organ"),
+            ("un-mh-meta", "Masthead Details"),
+            ("un-mh-session", "Masthead Session"),
+        ):
             for block in masthead.select(f"div.{part}"):
                 block.attrs = {"data-custom-style": style}
         masthead.attrs = {}
@@ -256,8 +261,14 @@ def _png_fallbacks(svgs: list[Path], root: Path) -> dict[str, bytes]:
         where = typeset.string("/" + svg.relative_to(root.resolve()).as_posix())
         source = f"#set page(width: auto, height: auto, margin: 0pt)\n#image({where})\n"
         try:
-            pngs[sha256(svg)] = typst.compile(source.encode(), root=root, format="png", ppi=PNG_DPI,
-                                              font_paths=typeset.fonts(), ignore_system_fonts=True)
+            pngs[sha256(svg)] = typst.compile(
+                source.encode(),
+                root=root,
+                format="png",
+                ppi=PNG_DPI,
+                font_paths=typeset.fonts(),
+                ignore_system_fonts=True,
+            )
         except typst.TypstError as error:
             raise DocxError(f"Typst could not draw the chart {svg.name} for Word: {error}") from None
     return pngs
@@ -272,8 +283,10 @@ def _rasteriser(folder: Path, pngs: dict[str, bytes]) -> Path:
     bin_dir = folder / "bin"
     bin_dir.mkdir()
     script = bin_dir / "rsvg-convert"
-    script.write_text("#!/bin/sh\n# The PNG of a chart, rendered beforehand by wgec.editions.docx, found by the SVG's SHA-256.\n"
-                      f"exec cat {shlex.quote(str(store))}/\"$(sha256sum | cut -c1-64)\".png\n")
+    script.write_text(
+        "#!/bin/sh\n# The PNG of a chart, rendered beforehand by wgec.editions.docx, found by the SVG's SHA-256.\n"
+        f'exec cat {shlex.quote(str(store))}/"$(sha256sum | cut -c1-64)".png\n'
+    )
     script.chmod(0o755)
     return bin_dir
 
@@ -291,11 +304,23 @@ def write(document: str, root: Path, target: Path, date: dt.date) -> Path:
         source = tmp / "report.html"
         source.write_text(html, encoding="utf-8")
         when = dt.datetime.combine(date, dt.time(12, 0), tzinfo=dt.UTC)
-        env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                   SOURCE_DATE_EPOCH=str(int(when.timestamp())))
-        command = [pypandoc.get_pandoc_path(), str(source), "--from=html-raw_html", "--to=docx",
-                   f"--reference-doc={REFERENCE}", f"--template={TEMPLATE}", f"--lua-filter={FILTER}",
-                   f"--dpi={PNG_DPI}", "--fail-if-warnings", f"--output={tmp / 'report.docx'}"]
+        env = dict(
+            os.environ,
+            PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            SOURCE_DATE_EPOCH=str(int(when.timestamp())),
+        )
+        command = [
+            pypandoc.get_pandoc_path(),
+            str(source),
+            "--from=html-raw_html",
+            "--to=docx",
+            f"--reference-doc={REFERENCE}",
+            f"--template={TEMPLATE}",
+            f"--lua-filter={FILTER}",
+            f"--dpi={PNG_DPI}",
+            "--fail-if-warnings",
+            f"--output={tmp / 'report.docx'}",
+        ]
         # Image paths are relative to ``root``: pandoc runs there.
         result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root)
         if result.returncode != 0:

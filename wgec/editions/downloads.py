@@ -30,8 +30,17 @@ from .. import settings
 from ..data import DESCRIPTOR, DataError, read_csv
 from ..data.downloads import FOLDER, WORKBOOK, csv_names, files
 
-__all__ = ["FOLDER", "WORKBOOK", "csv_bytes", "csv_names", "files", "neutralize", "sheet_names", "workbook_bytes",
-           "write"]
+__all__ = [
+    "FOLDER",
+    "WORKBOOK",
+    "csv_bytes",
+    "csv_names",
+    "files",
+    "neutralize",
+    "sheet_names",
+    "workbook_bytes",
+    "write",
+]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = {"integer", "number"}
@@ -81,7 +90,7 @@ def sheet_names(names: list[str]) -> list[str]:
         candidate, n = base, 1
         while candidate.lower() in seen:
             n += 1
-            candidate = f"{base[:31 - len(str(n)) - 1]}_{n}"
+            candidate = f"{base[: 31 - len(str(n)) - 1]}_{n}"
         seen.add(candidate.lower())
         out.append(candidate)
     return out

@@ -46,14 +46,32 @@ class LatexError(EditionError):
 # Scripts the Liberation fonts lack: (name, characters, serif font, sans font, fontspec options,
 # right to left). Fonts from fonts-noto-core and fonts-noto-cjk, which the main PDF uses too.
 SCRIPTS = (
-    ("Arabic", "\u0600-\u06ff\u0750-\u077f\u0870-\u08ff\ufb50-\ufdff\ufe70-\ufefe",
-     "Noto Naskh Arabic", "Noto Sans Arabic", "Script=Arabic", True),
+    (
+        "Arabic",
+        "\u0600-\u06ff\u0750-\u077f\u0870-\u08ff\ufb50-\ufdff\ufe70-\ufefe",
+        "Noto Naskh Arabic",
+        "Noto Sans Arabic",
+        "Script=Arabic",
+        True,
+    ),
     ("Hebrew", "\u0590-\u05ff\ufb1d-\ufb4f", "Noto Serif Hebrew", "Noto Sans Hebrew", "Script=Hebrew", True),
-    ("Devanagari", "\u0900-\u097f\ua8e0-\ua8ff", "Noto Serif Devanagari", "Noto Sans Devanagari",
-     "Script=Devanagari", False),
-    ("CJK", "\u1100-\u11ff\u2e80-\u2fdf\u2ff0-\u303f\u3040-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
-            "\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff",
-     "Noto Serif CJK SC", "Noto Sans CJK SC", "", False),
+    (
+        "Devanagari",
+        "\u0900-\u097f\ua8e0-\ua8ff",
+        "Noto Serif Devanagari",
+        "Noto Sans Devanagari",
+        "Script=Devanagari",
+        False,
+    ),
+    (
+        "CJK",
+        "\u1100-\u11ff\u2e80-\u2fdf\u2ff0-\u303f\u3040-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+        "\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff",
+        "Noto Serif CJK SC",
+        "Noto Sans CJK SC",
+        "",
+        False,
+    ),
 )
 _JOINERS = "\u200c\u200d"  # ZWNJ and ZWJ: part of a run (they shape Arabic and Indic words)
 
@@ -64,8 +82,10 @@ def _run_pattern(chars: str, rtl: bool) -> str:
     return f"{word}(?:[ \u00a0]+{word})*" if rtl else word
 
 
-_RUNS = re.compile("|".join(f"(?P<{name}>{_run_pattern(chars, rtl)})" for name, chars, *_, rtl in SCRIPTS)
-                   + "|(?P<zwsp>\u200b)|(?P<invisible>[\u200c-\u200f\u2060\ufeff])")
+_RUNS = re.compile(
+    "|".join(f"(?P<{name}>{_run_pattern(chars, rtl)})" for name, chars, *_, rtl in SCRIPTS)
+    + "|(?P<zwsp>\u200b)|(?P<invisible>[\u200c-\u200f\u2060\ufeff])"
+)
 _RTL = {name for name, *_, rtl in SCRIPTS if rtl}
 
 
@@ -77,7 +97,7 @@ def _pieces(text: str) -> list[tuple[bool, str]]:
     out, at = [], 0
     for match in _RUNS.finditer(text):
         if match.start() > at:
-            out.append((False, text[at:match.start()]))
+            out.append((False, text[at : match.start()]))
         kind = match.lastgroup
         if kind == "zwsp":
             out.append((True, "\\hspace{0pt}"))
@@ -91,14 +111,19 @@ def _pieces(text: str) -> list[tuple[bool, str]]:
 
 
 def _fonts() -> str:
-    lines = ["\\TeXXeTstate=1", "\\makeatletter",
-             "\\newcommand\\wgec@pick[2]{\\edef\\wgec@f{\\f@family}\\edef\\wgec@sf{\\sfdefault}%",
-             "  \\ifx\\wgec@f\\wgec@sf\\expandafter#2\\else\\expandafter#1\\fi}"]
+    lines = [
+        "\\TeXXeTstate=1",
+        "\\makeatletter",
+        "\\newcommand\\wgec@pick[2]{\\edef\\wgec@f{\\f@family}\\edef\\wgec@sf{\\sfdefault}%",
+        "  \\ifx\\wgec@f\\wgec@sf\\expandafter#2\\else\\expandafter#1\\fi}",
+    ]
     for name, _, serif, sans, options, _ in SCRIPTS:
-        extra = "\\XeTeXlinebreaklocale \"zh\"\\XeTeXlinebreakskip=0pt plus 1pt\\relax" if name == "CJK" else ""
-        lines += [f"\\newfontfamily\\wgec{name}rm{{{serif}}}[{options}]",
-                  f"\\newfontfamily\\wgec{name}sf{{{sans}}}[{options}]",
-                  f"\\DeclareRobustCommand\\wgec{name}{{\\wgec@pick\\wgec{name}rm\\wgec{name}sf{extra}}}"]
+        extra = '\\XeTeXlinebreaklocale "zh"\\XeTeXlinebreakskip=0pt plus 1pt\\relax' if name == "CJK" else ""
+        lines += [
+            f"\\newfontfamily\\wgec{name}rm{{{serif}}}[{options}]",
+            f"\\newfontfamily\\wgec{name}sf{{{sans}}}[{options}]",
+            f"\\DeclareRobustCommand\\wgec{name}{{\\wgec@pick\\wgec{name}rm\\wgec{name}sf{extra}}}",
+        ]
     return "\n".join([*lines, "\\makeatother", ""])
 
 
@@ -145,8 +170,9 @@ def tex(text: str) -> str:
     from sphinx.util import texescape
 
     texescape.init()  # the tables are filled when the LaTeX builder starts, after config-inited
-    return "".join(piece if latex else texescape.escape(piece, latex_engine="xelatex")
-                   for latex, piece in _pieces(str(text)))
+    return "".join(
+        piece if latex else texescape.escape(piece, latex_engine="xelatex") for latex, piece in _pieces(str(text))
+    )
 
 
 def configure(app, config) -> None:
@@ -163,14 +189,15 @@ def configure(app, config) -> None:
         "papersize": "a4paper",
         "pointsize": "11pt",
         "fontpkg": "\\setmainfont{Liberation Serif}\n\\setsansfont{Liberation Sans}\n"
-                   "\\setmonofont{Liberation Mono}[Scale=0.9]\n",
+        "\\setmonofont{Liberation Mono}[Scale=0.9]\n",
         "fncychap": "",
         "sphinxsetup": "hmargin={2.5cm,2.5cm}, vmargin={2.5cm,2.5cm}, TitleColor={rgb}{0,0,0}, "
-                       "InnerLinkColor={rgb}{0,0,0.5}, OuterLinkColor={rgb}{0,0,0.5}, "
-                       "verbatimvisiblespace=\\wgecvisiblespace",
-        "preamble": _fonts() + PREAMBLE.replace("@SYMBOL@", tex(symbol))
-                            .replace("@TITLE@", tex(getattr(config, "html_title", "") or ""))
-                            .replace("@SUBJECT@", tex(f"{settings['organ']}, {settings['body']}, {symbol}")),
+        "InnerLinkColor={rgb}{0,0,0.5}, OuterLinkColor={rgb}{0,0,0.5}, "
+        "verbatimvisiblespace=\\wgecvisiblespace",
+        "preamble": _fonts()
+        + PREAMBLE.replace("@SYMBOL@", tex(symbol))
+        .replace("@TITLE@", tex(getattr(config, "html_title", "") or ""))
+        .replace("@SUBJECT@", tex(f"{settings['organ']}, {settings['body']}, {symbol}")),
         # The masthead and the title are the first page of the book itself (front matter).
         "maketitle": "\\pagestyle{normal}\\thispagestyle{plain}",
         "tableofcontents": "",
@@ -199,8 +226,7 @@ class DocumentTitle(SphinxPostTransform):
     builders = ("latex",)
 
     def run(self, **kwargs) -> None:
-        masthead = next((n for n in self.document.findall(nodes.container)
-                         if "un-masthead" in n["classes"]), None)
+        masthead = next((n for n in self.document.findall(nodes.container) if "un-masthead" in n["classes"]), None)
         title = self.env.titles.get(self.config.root_doc)
         if masthead is None or title is None:
             return
@@ -222,13 +248,17 @@ class Scripts(SphinxPostTransform):
     def run(self, **kwargs) -> None:
         for text in list(self.document.findall(nodes.Text)):
             parent = text.parent
-            if (not isinstance(parent, nodes.TextElement) or not _RUNS.search(text)
-                    or any(isinstance(a, (nodes.FixedTextElement, nodes.literal, nodes.math))
-                           for a in _ancestors(text))):
+            if (
+                not isinstance(parent, nodes.TextElement)
+                or not _RUNS.search(text)
+                or any(isinstance(a, (nodes.FixedTextElement, nodes.literal, nodes.math)) for a in _ancestors(text))
+            ):
                 continue  # code and raw text are typeset as they are (a glyph missing fails the build)
             at = next(i for i, child in enumerate(parent.children) if child is text)
-            parent[at:at + 1] = [nodes.raw("", piece, format="latex") if latex else nodes.Text(piece)
-                                 for latex, piece in _pieces(str(text))]
+            parent[at : at + 1] = [
+                nodes.raw("", piece, format="latex") if latex else nodes.Text(piece)
+                for latex, piece in _pieces(str(text))
+            ]
 
 
 def _ancestors(node):
@@ -260,6 +290,7 @@ def setup(app) -> dict:
 
 # --- the build ----------------------------------------------------------------------------
 
+
 def missing_tools() -> list[str]:
     return [tool for tool in ("xelatex", "latexmk") if shutil.which(tool) is None]
 
@@ -269,8 +300,10 @@ def typeset(latex_dir: Path, target: Path, data_dir: Path | None = None) -> None
     unless a character had no glyph (then say which, and where it is in ``data_dir``)."""
     missing = missing_tools()
     if missing:
-        raise LatexError(f"{' and '.join(missing)} not found: the LaTeX edition needs Debian's "
-                         f"{', '.join(DEBIAN_PACKAGES)} (run `make deps-latex`)")
+        raise LatexError(
+            f"{' and '.join(missing)} not found: the LaTeX edition needs Debian's "
+            f"{', '.join(DEBIAN_PACKAGES)} (run `make deps-latex`)"
+        )
     sources = sorted(latex_dir.glob("*.tex"))
     sources = [s for s in sources if "\\begin{document}" in s.read_text(encoding="utf-8", errors="replace")]
     if len(sources) != 1:
@@ -278,14 +311,19 @@ def typeset(latex_dir: Path, target: Path, data_dir: Path | None = None) -> None
     source = sources[0]
     log = source.with_suffix(".log")
     run = subprocess.run(
-        ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-         "-norc", source.name],
-        cwd=latex_dir, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL,
-        env={**os.environ, "max_print_line": "10000"})  # log lines unwrapped: whole error messages
+        ["latexmk", "-xelatex", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-norc", source.name],
+        cwd=latex_dir,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "max_print_line": "10000"},
+    )  # log lines unwrapped: whole error messages
     pdf = source.with_suffix(".pdf")
     if run.returncode != 0 or not pdf.is_file():
-        raise LatexError(f"xelatex failed: {first_error(log).rstrip('.') or 'no error line in the log'}; "
-                         f"the LaTeX log is {log}")
+        raise LatexError(
+            f"xelatex failed: {first_error(log).rstrip('.') or 'no error line in the log'}; the LaTeX log is {log}"
+        )
     missing = missing_characters(log)
     if missing:
         raise LatexError(_missing_message(missing, data_dir, log))
@@ -293,8 +331,10 @@ def typeset(latex_dir: Path, target: Path, data_dir: Path | None = None) -> None
     shutil.copyfile(pdf, target)
 
 
-_MISSING = re.compile(r"^Missing character: There is no (.+?)(?: \(U\+([0-9A-Fa-f]+)\))? in font "
-                      r"(\[[^\]]*\]|[^/:!]+)")  # "Liberation Serif/OT:...", "[file.otf]:mapping=..."
+_MISSING = re.compile(
+    r"^Missing character: There is no (.+?)(?: \(U\+([0-9A-Fa-f]+)\))? in font "
+    r"(\[[^\]]*\]|[^/:!]+)"
+)  # "Liberation Serif/OT:...", "[file.otf]:mapping=..."
 
 
 def missing_characters(log: Path) -> dict[str, set[str]]:
@@ -338,13 +378,18 @@ def _missing_message(missing: dict[str, set[str]], data_dir: Path | None, log: P
     for char, fonts in sorted(missing.items()):
         name = unicodedata.name(char, "")
         where = "; ".join(places[char]) or "not in the data (look in the notebooks and _config.yml)"
-        lines.append(f"  - U+{ord(char):04X} {char!r}{f' {name}' if name else ''} (no glyph in "
-                     f"{', '.join(sorted(fonts))}): {where}")
+        lines.append(
+            f"  - U+{ord(char):04X} {char!r}{f' {name}' if name else ''} (no glyph in "
+            f"{', '.join(sorted(fonts))}): {where}"
+        )
     n = len(missing)
-    return (f"{n} character{'s' if n != 1 else ''} that the fonts of the LaTeX edition cannot show "
-            f"(xelatex would leave {'them' if n != 1 else 'it'} out):\n" + "\n".join(lines) +
-            f"\nReplace {'them' if n != 1 else 'it'} in the data, or publish the main PDF (`wgec pdf`), "
-            f"whose fonts may have {'them' if n != 1 else 'it'}; the LaTeX log is {log}")
+    return (
+        f"{n} character{'s' if n != 1 else ''} that the fonts of the LaTeX edition cannot show "
+        f"(xelatex would leave {'them' if n != 1 else 'it'} out):\n"
+        + "\n".join(lines)
+        + f"\nReplace {'them' if n != 1 else 'it'} in the data, or publish the main PDF (`wgec pdf`), "
+        f"whose fonts may have {'them' if n != 1 else 'it'}; the LaTeX log is {log}"
+    )
 
 
 def first_error(log: Path) -> str:

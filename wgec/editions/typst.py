@@ -48,6 +48,7 @@ class TypstBuildError(EditionError):
 
 # --- escaping -------------------------------------------------------------------------
 
+
 def string(value: str) -> str:
     """``value`` as a Typst string literal: the text exactly, never markup or code."""
     out = ['"']
@@ -102,11 +103,23 @@ def _plain(ch: str) -> bool:
 
 # --- the translator --------------------------------------------------------------------
 
-SKIP = (nodes.footnote, nodes.target, nodes.comment, nodes.substitution_definition, nodes.system_message,
-        nodes.label, nodes.colspec)
+SKIP = (
+    nodes.footnote,
+    nodes.target,
+    nodes.comment,
+    nodes.substitution_definition,
+    nodes.system_message,
+    nodes.label,
+    nodes.colspec,
+)
 PASS_CLASSES = {"cell", "cell_output", "un-edition", "toctree-wrapper"}
-MASTHEAD_PARTS = {"un-mh-un": "un", "un-mh-symbol": "symbol", "un-mh-organ": "organ", "un-mh-meta": "meta",
-                  "un-mh-session": "session"}
+MASTHEAD_PARTS = {
+    "un-mh-un": "un",
+    "un-mh-symbol": "symbol",
+    "un-mh-organ": "organ",
+    "un-mh-meta": "meta",
+    "un-mh-session": "session",
+}
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 
@@ -136,7 +149,8 @@ class Translator:
                 for ident in child["ids"]:
                     self.footnotes[(doc, ident)] = child
             elif isinstance(child, (nodes.section, nodes.figure, nodes.table)) or (
-                    isinstance(child, nodes.target) and child["ids"] and not child.get("refuri") and not child.get("refid")):
+                isinstance(child, nodes.target) and child["ids"] and not child.get("refuri") and not child.get("refid")
+            ):
                 # A target: an anchor in running text (a quotation, a line of the source text annex).
                 label = f"wgec-{len(set(self.labels.values())) + 1}"
                 for ident in child["ids"]:
@@ -220,8 +234,9 @@ class Translator:
             out.append(f"#report-title[{heading}]{self.anchor(node)}")
         else:
             outlined = "false" if self.docname == self.env.config.root_doc else "true"
-            out.append(f"#heading(level: {level}, outlined: {outlined}, bookmarked: true)[{heading}]"
-                       f"{self.anchor(node)}")
+            out.append(
+                f"#heading(level: {level}, outlined: {outlined}, bookmarked: true)[{heading}]{self.anchor(node)}"
+            )
         self.depth += 1
         try:
             out.append(self.blocks_after_title(node))
@@ -323,10 +338,18 @@ class Translator:
         # (or heading word): a code is never broken.
         whole = {int(c.removeprefix("un-nowrap-")) - 1 for c in node.get("classes", []) if c.startswith("un-nowrap-")}
         sizes = {i: f"{self.code_width(group, i) * CODE * size + 8:.1f}pt" for i in whole if i < len(widths)}
-        columns = "(" + ", ".join(sizes.get(i, f"{w}fr") for i, w in enumerate(widths)) + \
-            ("," if len(widths) == 1 else "") + ")"
-        fits = [self.code_width(group, i) if i in sizes else max(2, int((TEXT_WIDTH * w / sum(widths) - 8) / (WIDEST * size)))
-                for i, w in enumerate(widths)]
+        columns = (
+            "("
+            + ", ".join(sizes.get(i, f"{w}fr") for i, w in enumerate(widths))
+            + ("," if len(widths) == 1 else "")
+            + ")"
+        )
+        fits = [
+            self.code_width(group, i)
+            if i in sizes
+            else max(2, int((TEXT_WIDTH * w / sum(widths) - 8) / (WIDEST * size)))
+            for i, w in enumerate(widths)
+        ]
         parts = []
         hoisted: list[str] = []
         for part in group.children:
@@ -334,9 +357,11 @@ class Translator:
                 # An anchor in a heading cell (a quotation of the contribution's own table heading) would
                 # stand on every page the header is repeated on: it goes just before the table instead.
                 self.hoist = hoisted if isinstance(part, nodes.thead) else None
-                cells = ", ".join(self.cell(entry, fits[min(i, len(fits) - 1)],
-                                            whole=i in whole and isinstance(part, nodes.tbody))
-                                  for row in part.children for i, entry in enumerate(row.children))
+                cells = ", ".join(
+                    self.cell(entry, fits[min(i, len(fits) - 1)], whole=i in whole and isinstance(part, nodes.tbody))
+                    for row in part.children
+                    for i, entry in enumerate(row.children)
+                )
                 parts.append(f"table.header({cells})" if isinstance(part, nodes.thead) else cells)
         self.hoist = None
         table = f"table(columns: {columns}, {', '.join(p for p in parts if p)})"
@@ -449,6 +474,7 @@ def _inline_space(value: str) -> str:
 
 # --- the Sphinx extension -----------------------------------------------------------------
 
+
 def on_doctree_resolved(app, doctree, docname: str) -> None:
     """The singlehtml builder's assembled report, written as Typst markup next to its output."""
     if app.builder.name != "singlehtml" or docname != app.config.root_doc:
@@ -470,26 +496,34 @@ def setup(app) -> dict:
 
 # --- the typesetter --------------------------------------------------------------------------
 
+
 def main_source(settings: dict, title: str, attachments: list[str], author: str = "") -> str:
     """The document: the template with the report's settings, the body, and the attachments."""
     symbol = settings["symbol"] or "DRAFT"
     keywords = ", ".join(string(k) for k in ("WGEC", "enhanced cooperation", "CSTD", symbol))
     description = string(settings["organ"] + " — " + settings["body"])
-    show = (f"#show: report.with(title: {string(title)}, author: {string(author)}, symbol: {string(symbol)}, "
-            f"description: {description}, keywords: ({keywords},))")
+    show = (
+        f"#show: report.with(title: {string(title)}, author: {string(author)}, symbol: {string(symbol)}, "
+        f"description: {description}, keywords: ({keywords},))"
+    )
     lines = [f'#import "{FOLDER}/{TEMPLATE.name}": report', show]
     for name in attachments:  # named as in the data package; read from the copy in the work folder
         data = f"read({string(f'{FOLDER}/attachments/{name}')}, encoding: none)"
         about = string("Data behind the report: " + name)
-        lines.append(f'#pdf.attach({string(name)}, {data}, relationship: "source", mime-type: {string(_mime(name))}, '
-                     f"description: {about})")
+        lines.append(
+            f'#pdf.attach({string(name)}, {data}, relationship: "source", mime-type: {string(_mime(name))}, '
+            f"description: {about})"
+        )
     lines.append(f'#include "{FOLDER}/{BODY}"')
     return "\n".join(lines) + "\n"
 
 
 def _mime(name: str) -> str:
-    return {".csv": "text/csv", ".json": "application/json", ".xlsx":
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}.get(Path(name).suffix, "text/plain")
+    return {
+        ".csv": "text/csv",
+        ".json": "application/json",
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }.get(Path(name).suffix, "text/plain")
 
 
 _FONTS = None
@@ -510,8 +544,9 @@ def forget(work: Path) -> None:
     (work / FOLDER / BODY).unlink(missing_ok=True)
 
 
-def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]]], settings: dict, title: str,
-               date: dt.date) -> None:
+def render_all(
+    work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]]], settings: dict, title: str, date: dt.date
+) -> None:
     """Write one PDF per (target, variant, attachments) from ``work/typst/body.typ``."""
     import typst
 
@@ -537,9 +572,17 @@ def render_all(work: Path, targets: list[tuple[Path, str, list[tuple[Path, str]]
         main.write_text(main_source(settings, title, [name for _, name in attachments], author), encoding="utf-8")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            pdf = typst.compile(main, root=work, font_paths=fonts(), ignore_system_fonts=True, format="pdf",
-                                pdf_standards=VARIANTS[variant], timestamp=when,
-                                package_path=folder / "no-packages", package_cache_path=folder / "no-packages")
+            pdf = typst.compile(
+                main,
+                root=work,
+                font_paths=fonts(),
+                ignore_system_fonts=True,
+                format="pdf",
+                pdf_standards=VARIANTS[variant],
+                timestamp=when,
+                package_path=folder / "no-packages",
+                package_cache_path=folder / "no-packages",
+            )
         except typst.TypstError as error:
             raise TypstBuildError(f"Typst could not set the PDF: {error}") from None
         target.write_bytes(pdf)

@@ -39,8 +39,12 @@ from .lock import checkpoint, interruptible, lock
 # The editions built on request, and the command that brings each up to date (`make` builds the rest).
 ON_REQUEST = {"docx": "make docx` (or `wgec docx", "latex": "make pdf-latex` (or `wgec pdf --engine latex"}
 # Each kind of output and the file it is (the HTML book is a folder).
-OUTPUT_FILES = {"pdf": f"pdf/{paths.PDF_NAME}", "archival": f"pdf/{paths.ARCHIVAL_NAME}",
-                "docx": f"docx/{paths.DOCX_NAME}", "latex": f"pdf/{paths.LATEX_NAME}"}
+OUTPUT_FILES = {
+    "pdf": f"pdf/{paths.PDF_NAME}",
+    "archival": f"pdf/{paths.ARCHIVAL_NAME}",
+    "docx": f"docx/{paths.DOCX_NAME}",
+    "latex": f"pdf/{paths.LATEX_NAME}",
+}
 
 
 def _say(message: str) -> None:
@@ -82,6 +86,7 @@ class Step:
 
 # --- the steps ------------------------------------------------------------------------
 
+
 def _validate(run: Run) -> None:
     """A data or configuration error stops the build here, with its message, before anything runs."""
     from .. import data
@@ -96,8 +101,14 @@ def _validate(run: Run) -> None:
 def _refresh(run: Run) -> str:
     from ..book import execute
 
-    run.report = execute.refresh(run.data_path, run.cache, jobs=run.jobs, verbose=not run.quiet,
-                                 descriptor=run.tables.descriptor, validated=run.data_digest)
+    run.report = execute.refresh(
+        run.data_path,
+        run.cache,
+        jobs=run.jobs,
+        verbose=not run.quiet,
+        descriptor=run.tables.descriptor,
+        validated=run.data_digest,
+    )
     run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
     run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
     return f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date"
@@ -168,8 +179,9 @@ STEPS = (
     Step("notebooks refreshed", frozenset(), "OUT/.cache: executed notebooks and what each read", _refresh),
     Step("HTML built", frozenset({"html"}), "the HTML book, staged", _html),
     Step("data downloads written", frozenset({"html"}), "html/data/: CSV, XLSX, datapackage.json", _downloads),
-    Step("single page built", _PRINT, "the single page, and the report as Typst markup (OUT/.work/typst)",
-         _single_page),
+    Step(
+        "single page built", _PRINT, "the single page, and the report as Typst markup (OUT/.work/typst)", _single_page
+    ),
     Step("Word edition written", frozenset({"docx"}), OUTPUT_FILES["docx"], _word),
     Step("PDF typeset", frozenset({"pdf", "archival"}), "the PDF and the archival PDF", _pdf),
     Step("LaTeX edition typeset", frozenset({"latex"}), OUTPUT_FILES["latex"], _latex),
@@ -179,16 +191,28 @@ STEPS = (
 
 # --- the build ----------------------------------------------------------------------
 
-def build(data_dir=None, out=None, html: bool = True, pdf: bool = True, archival: bool = False,
-          variant: str = "pdf/ua-1", quiet: bool | None = None, jobs: int | None = None,
-          docx: bool = False, latex: bool = False, locked: bool = False) -> dict:
+
+def build(
+    data_dir=None,
+    out=None,
+    html: bool = True,
+    pdf: bool = True,
+    archival: bool = False,
+    variant: str = "pdf/ua-1",
+    quiet: bool | None = None,
+    jobs: int | None = None,
+    docx: bool = False,
+    latex: bool = False,
+    locked: bool = False,
+) -> dict:
     """Build the requested outputs from ``data_dir`` into ``out``; returns a summary.
 
     ``locked``: the caller holds :func:`~wgec.pipeline.lock.lock` on ``out`` already (the preview)."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
-    wanted = [k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx),
-                              ("latex", latex)) if on]
+    wanted = [
+        k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx), ("latex", latex)) if on
+    ]
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out}: expected an output folder, but this is a file")
     if quiet is None:
@@ -250,25 +274,40 @@ def _swap_in(run: Run) -> None:
         for path in sorted((out / "html").rglob("*")):
             if path.is_file():
                 name = path.relative_to(out).as_posix()
-                outputs[name] = {"kind": "html", "sha256": sha256(path), "state": current,
-                                 "from": manifest.page_inputs(name, record, run.docs, run.tables.descriptor)}
+                outputs[name] = {
+                    "kind": "html",
+                    "sha256": sha256(path),
+                    "state": current,
+                    "from": manifest.page_inputs(name, record, run.docs, run.tables.descriptor),
+                }
     for kind, name in OUTPUT_FILES.items():
         if kind in run.wanted:
             (out / name).parent.mkdir(exist_ok=True)
             os.replace(staging / name, out / name)
             outputs[name] = {"kind": kind, "sha256": sha256(out / name), "state": current, "from": ["*"]}
-    edition = {"symbol": run.document_settings["symbol"], "date": run.date.isoformat(),
-               "data_sha256": run.data_digest}  # what the front page says (notebooks/00_front_matter.md)
+    edition = {
+        "symbol": run.document_settings["symbol"],
+        "date": run.date.isoformat(),
+        "data_sha256": run.data_digest,
+    }  # what the front page says (notebooks/00_front_matter.md)
     report = run.report
-    write_json(out / paths.MANIFEST, {"source_date": run.state["source_date"], "tools": run.state["tools"],
-                                      "edition": edition, "concordance": run.concordance,
-                                      "inputs": run.state["inputs"], "outputs": outputs,
-                                      "last_refresh": {"executed": report.executed, "reused": report.reused,
-                                                       "why": report.why}})
+    write_json(
+        out / paths.MANIFEST,
+        {
+            "source_date": run.state["source_date"],
+            "tools": run.state["tools"],
+            "edition": edition,
+            "concordance": run.concordance,
+            "inputs": run.state["inputs"],
+            "outputs": outputs,
+            "last_refresh": {"executed": report.executed, "reused": report.reused, "why": report.why},
+        },
+    )
     write_json(run.work / "stamp.json", run.stamp)
 
 
 # --- the work folder and Sphinx --------------------------------------------------------
+
 
 def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -> tuple[Path, dict]:
     """Sphinx's incremental work folder; wiped when it may not match (code changed, failed build)."""
@@ -292,16 +331,27 @@ def _sphinx(builder: str, run: Run) -> None:
 
     refreshed = [run.docs[name] for name in run.report.executed]
     status = build_sphinx(
-        paths.ROOT, run.work / builder, path_config=paths.CONFIG_FILE, doctreedir=run.work / "doctrees",
+        paths.ROOT,
+        run.work / builder,
+        path_config=paths.CONFIG_FILE,
+        doctreedir=run.work / "doctrees",
         noconfig=True,
-        confoverrides={"nitpicky": True, "latex_individualpages": False, "nb_execution_mode": "cache",
-                       "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
-                       # The notebooks just re-executed: Sphinx reads their pages again (wgec.book.sphinx_ext).
-                       "wgec_refreshed": refreshed,
-                       # _config.yml's html.use_download_button does not reach the theme in Jupyter
-                       # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
-                       "html_theme_options": {"use_download_button": False}},
-        warningiserror=True, keep_going=True, builder=builder, freshenv=False, quiet=run.quiet,
+        confoverrides={
+            "nitpicky": True,
+            "latex_individualpages": False,
+            "nb_execution_mode": "cache",
+            "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
+            # The notebooks just re-executed: Sphinx reads their pages again (wgec.book.sphinx_ext).
+            "wgec_refreshed": refreshed,
+            # _config.yml's html.use_download_button does not reach the theme in Jupyter
+            # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
+            "html_theme_options": {"use_download_button": False},
+        },
+        warningiserror=True,
+        keep_going=True,
+        builder=builder,
+        freshenv=False,
+        quiet=run.quiet,
     )
     if status != 0:
         raise BuildError(f"the {builder} build failed (see the messages above)")

@@ -110,8 +110,7 @@ def check(out: Path, elsewhere: Path | None = None, pdf: bool = True) -> Result:
 
 def describe(broken: list[Broken]) -> str:
     """One line per broken link: where it is, what it points to, and why it does not resolve."""
-    return "\n".join(f"{b.source}: {b.target} ({b.reason})" if b.target else f"{b.source}: {b.reason}"
-                     for b in broken)
+    return "\n".join(f"{b.source}: {b.target} ({b.reason})" if b.target else f"{b.source}: {b.reason}" for b in broken)
 
 
 def _check_html_link(link, page, source, out, locate, parsed, result) -> None:

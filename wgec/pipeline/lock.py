@@ -25,8 +25,9 @@ def lock(out: Path, holder: str = ""):
         handle.seek(0)
         who = handle.read().strip()
         handle.close()
-        raise BuildError(f"{out} is in use by {who}" if who else
-                         f"another build of {out} is running; wait for it to finish") from None
+        raise BuildError(
+            f"{out} is in use by {who}" if who else f"another build of {out} is running; wait for it to finish"
+        ) from None
     try:
         handle.truncate(0)
         handle.write(holder)
@@ -50,8 +51,10 @@ def interruptible():
         yield
         return
     _INTERRUPTED.clear()
-    previous = {sig: signal.signal(sig, lambda signum, frame: _INTERRUPTED.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: _INTERRUPTED.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:

@@ -37,8 +37,12 @@ def digest(state: dict) -> str:
 
 def state(data_path: Path, variant: str) -> dict:
     """What the outputs are a function of: inputs, tool versions, PDF variant, source date."""
-    return {"inputs": inputs(data_path), "tools": settings.tools(), "variant": variant,
-            "source_date": settings.source_date().date().isoformat()}
+    return {
+        "inputs": inputs(data_path),
+        "tools": settings.tools(),
+        "variant": variant,
+        "source_date": settings.source_date().date().isoformat(),
+    }
 
 
 def read(out: Path) -> dict | None:
@@ -48,8 +52,9 @@ def read(out: Path) -> dict | None:
         return None
 
 
-def stale_outputs(data_path: Path, out: Path, wanted=("html", "pdf", "archival"),
-                  variant: str = "pdf/ua-1") -> tuple[list[str], list[str]]:
+def stale_outputs(
+    data_path: Path, out: Path, wanted=("html", "pdf", "archival"), variant: str = "pdf/ua-1"
+) -> tuple[list[str], list[str]]:
     """(stale or missing outputs, inputs changed since they were built) for ``out``."""
     return stale(out, state(data_path, variant), wanted)
 
@@ -93,8 +98,11 @@ def page_inputs(name: str, record: dict, docs: dict, descriptor: dict) -> list[s
             used.append(f"data/{rest}")
         elif kind == "module":
             module = Path(rest)
-            used.append(module.relative_to(paths.ROOT).as_posix() if module.is_relative_to(paths.ROOT)
-                        else f"wgec/{module.name}")
+            used.append(
+                module.relative_to(paths.ROOT).as_posix()
+                if module.is_relative_to(paths.ROOT)
+                else f"wgec/{module.name}"
+            )
         else:
             used.append(key)
     return sorted(set(used))

@@ -112,8 +112,9 @@ class State:
         it or ``wait`` seconds have passed (a long poll: the page learns of a change at once)."""
         with self.lock:
             self.lock.wait_for(lambda: self._tag() != known, timeout=wait if known else 0)
-            return json.dumps({"version": self.version, "state": self.state, "error": self.error,
-                               "pdf": self.pdf, "tag": self._tag()}).encode()
+            return json.dumps(
+                {"version": self.version, "state": self.state, "error": self.error, "pdf": self.pdf, "tag": self._tag()}
+            ).encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -152,7 +153,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             target = target / "index.html"
         if not target.is_file():
             if target.suffix == ".html":  # not built (yet): a page that shows the build's state
-                page = b"<!DOCTYPE html><html lang=en><title>Not built</title><body><p>Not built (yet).</p></body></html>"
+                page = (
+                    b"<!DOCTYPE html><html lang=en><title>Not built</title><body><p>Not built (yet).</p></body></html>"
+                )
                 return self.send(404, inject(page, self.server.state.version), "text/html", head)
             return self.send(404, b"not found\n", "text/plain", head)
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
@@ -165,8 +168,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send(304, b"", kind, True, {"Last-Modified": modified}, cache="no-cache")
         self.send(200, target.read_bytes(), kind, head, {"Last-Modified": modified}, cache="no-cache")
 
-    def send(self, code: int, body: bytes, kind: str, head: bool, headers: dict | None = None,
-             cache: str = "no-store") -> None:
+    def send(
+        self, code: int, body: bytes, kind: str, head: bool, headers: dict | None = None, cache: str = "no-store"
+    ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", kind + ("; charset=utf-8" if kind.startswith("text/") else ""))
         if code != 304:
@@ -212,6 +216,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 # --- watching ------------------------------------------------------------------------
 
+
 def watched(data_dir: Path) -> tuple[list[Path], list[Path]]:
     """(folders watched with their subfolders, files watched in the project folder)."""
     folders = [data_dir, paths.ROOT / "notebooks", paths.ROOT / "book", Path(__file__).resolve().parent.parent]
@@ -237,19 +242,32 @@ def watch(data_dir: Path, changes: queue.Queue, stop: threading.Event) -> list[t
         ignore_dirs = (*watchfiles.DefaultFilter.ignore_dirs, ".ipynb_checkpoints", "_build")
 
     def loop(targets, recursive, keep) -> None:
-        for batch in watchfiles.watch(*targets, watch_filter=Ignore(), recursive=recursive, stop_event=stop,
-                                      debounce=1000, step=int(SETTLE * 1000), raise_interrupt=False):
+        for batch in watchfiles.watch(
+            *targets,
+            watch_filter=Ignore(),
+            recursive=recursive,
+            stop_event=stop,
+            debounce=1000,
+            step=int(SETTLE * 1000),
+            raise_interrupt=False,
+        ):
             kinds: dict[Path, set] = {}
             for change, name in batch:
                 kinds.setdefault(Path(name), set()).add(change)
             # A file written and removed within the save (an editor's temporary copy) is no change.
-            kept = {path for path, seen in kinds.items() if keep(path) and not (
-                    {watchfiles.Change.added, watchfiles.Change.deleted} <= seen and not path.exists())}
+            kept = {
+                path
+                for path, seen in kinds.items()
+                if keep(path)
+                and not ({watchfiles.Change.added, watchfiles.Change.deleted} <= seen and not path.exists())
+            }
             if kept:
                 changes.put(kept)
 
-    threads = [threading.Thread(target=loop, args=(folders, True, lambda p: True), daemon=True),
-               threading.Thread(target=loop, args=([paths.ROOT], False, lambda p: p.name in names), daemon=True)]
+    threads = [
+        threading.Thread(target=loop, args=(folders, True, lambda p: True), daemon=True),
+        threading.Thread(target=loop, args=([paths.ROOT], False, lambda p: p.name in names), daemon=True),
+    ]
     for thread in threads:
         thread.start()
     return threads
@@ -267,6 +285,7 @@ def describe(changed: set[Path], data_dir: Path) -> str:
 
 
 # --- the build loop ------------------------------------------------------------------
+
 
 class Tee(io.TextIOBase):
     """stderr as it is, and a copy of its last lines (Sphinx's warnings and errors)."""
@@ -351,8 +370,9 @@ class Preview:
             self.say(f"PDFs ready in {result['seconds']:.1f} s: {self.out / 'pdf'}")
 
 
-def run(data_dir=None, out=None, port: int = 8000, jobs: int | None = None, say=None,
-        ready: threading.Event | None = None) -> None:
+def run(
+    data_dir=None, out=None, port: int = 8000, jobs: int | None = None, say=None, ready: threading.Event | None = None
+) -> None:
     """Serve and rebuild until interrupted (Ctrl-C). ``ready`` is set once the server listens."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
@@ -360,14 +380,17 @@ def run(data_dir=None, out=None, port: int = 8000, jobs: int | None = None, say=
     say = say or (lambda text: print(f"wgec preview: {text}", file=sys.stderr, flush=True))
     state = State()
     stops = _stop_on_signals()
-    holder = (f"`wgec preview` (process {os.getpid()}), which rebuilds it on every save; stop it with "
-              "Ctrl-C, or build into another folder with --out")
+    holder = (
+        f"`wgec preview` (process {os.getpid()}), which rebuilds it on every save; stop it with "
+        "Ctrl-C, or build into another folder with --out"
+    )
     with lock(out, holder=holder):
         try:
             server = Server(port, out, state)
         except OSError as exc:
-            raise BuildError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
-                                   "choose another port with --port") from None
+            raise BuildError(
+                f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another port with --port"
+            ) from None
         stop = threading.Event()
         changes: queue.Queue = queue.Queue()
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
@@ -375,8 +398,10 @@ def run(data_dir=None, out=None, port: int = 8000, jobs: int | None = None, say=
         try:
             with execute.warm_kernels(jobs, start=warm_up_code()):
                 watch(data_path, changes, stop)
-                say(f"serving {url} (the book in {out / 'html'}); watching data, notebooks, book, "
-                    f"{paths.CONFIG_FILE.name} and {paths.TOC_FILE.name}; Ctrl-C stops")
+                say(
+                    f"serving {url} (the book in {out / 'html'}); watching data, notebooks, book, "
+                    f"{paths.CONFIG_FILE.name} and {paths.TOC_FILE.name}; Ctrl-C stops"
+                )
                 if ready is not None:
                     ready.set()
                 preview = Preview(data_path, out, state, jobs, say)

@@ -45,8 +45,12 @@ def default_site(out: Path) -> Path:
 
 def promised(descriptor: dict) -> list[str]:
     """The files a published site must have, besides every other output of the build."""
-    return ["html/index.html", f"pdf/{paths.PDF_NAME}", f"pdf/{paths.ARCHIVAL_NAME}",
-            *(f"html/{paths.DOWNLOADS}/{f['name']}" for f in files(descriptor))]
+    return [
+        "html/index.html",
+        f"pdf/{paths.PDF_NAME}",
+        f"pdf/{paths.ARCHIVAL_NAME}",
+        *(f"html/{paths.DOWNLOADS}/{f['name']}" for f in files(descriptor)),
+    ]
 
 
 def _check_place(site: Path, out: Path) -> None:
@@ -57,8 +61,9 @@ def _check_place(site: Path, out: Path) -> None:
     if site.exists() and not site.is_dir():
         raise PublishError(f"{site} exists and is not a folder")
     if site.is_dir() and any(site.iterdir()) and not (site / SUMS).is_file():
-        raise PublishError(f"{site} is not empty and is not a site `wgec publish` wrote (it has no {SUMS}); "
-                           "refusing to replace it")
+        raise PublishError(
+            f"{site} is not empty and is not a site `wgec publish` wrote (it has no {SUMS}); refusing to replace it"
+        )
 
 
 def sums_line(digest: str, name: str) -> str:
@@ -70,11 +75,13 @@ def sums_line(digest: str, name: str) -> str:
 
 def _front(title: str) -> str:
     title = escape(title)
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{title}</title>\n<meta http-equiv=\"refresh\" content=\"0; url=html/index.html\">\n"
-            "</head>\n<body>\n<main>\n"
-            f"<p><a href=\"html/index.html\">{title}</a> (<a href=\"pdf/{paths.PDF_NAME}\">PDF</a>)</p>\n"
-            "</main>\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<title>{title}</title>\n<meta http-equiv="refresh" content="0; url=html/index.html">\n'
+        "</head>\n<body>\n<main>\n"
+        f'<p><a href="html/index.html">{title}</a> (<a href="pdf/{paths.PDF_NAME}">PDF</a>)</p>\n'
+        "</main>\n</body>\n</html>\n"
+    )
 
 
 def publish(data_dir=None, out=None, site=None) -> dict:

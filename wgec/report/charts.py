@@ -24,7 +24,11 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 # Okabe & Ito (2008): distinct for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, SKY, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#555555"
 LEVEL_STYLES = [  # colour, hatch: lightness and pattern differ too
-    (BLUE, ""), (ORANGE, "//"), (GREEN, ".."), (SKY, "xx"), (VERMILION, "\\\\"),
+    (BLUE, ""),
+    (ORANGE, "//"),
+    (GREEN, ".."),
+    (SKY, "xx"),
+    (VERMILION, "\\\\"),
 ]
 WIDTH = 6.3  # inches: the text width of an A4 page with UN margins
 # A label may hold a character no installed font has (an emoji, say): the chart draws a box for
@@ -123,9 +127,16 @@ def organization_matrix(tables):
         where = {lid: j for j, lid in enumerate(levels.id)}
         for role in roles.itertuples():
             second = cols.index(role.column) > 0
-            ax.scatter(where[role.level], rows[role.organization], s=110,
-                       marker="o" if second else "s", linewidths=1.6,
-                       facecolors="white" if second else BLUE, edgecolors=VERMILION if second else BLUE, zorder=3)
+            ax.scatter(
+                where[role.level],
+                rows[role.organization],
+                s=110,
+                marker="o" if second else "s",
+                linewidths=1.6,
+                facecolors="white" if second else BLUE,
+                edgecolors=VERMILION if second else BLUE,
+                zorder=3,
+            )
             if (role.level, role.organization) in hedged:
                 ax.text(where[role.level] + 0.12, rows[role.organization], MARK, va="center", fontsize=9)
         if 0 < len(first) < len(orgs):
@@ -142,8 +153,16 @@ def organization_matrix(tables):
         if cols:
             ax.scatter([], [], marker="s", s=80, color=BLUE, label=_wrap(f"column “{cols[0]}”", 40, 1))
         if len(cols) > 1:
-            ax.scatter([], [], marker="o", s=80, facecolors="white", edgecolors=VERMILION, linewidths=1.6,
-                       label=_wrap(f"column “{cols[1]}”", 40, 1))
+            ax.scatter(
+                [],
+                [],
+                marker="o",
+                s=80,
+                facecolors="white",
+                edgecolors=VERMILION,
+                linewidths=1.6,
+                label=_wrap(f"column “{cols[1]}”", 40, 1),
+            )
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False)
         fig.tight_layout()
     return fig
@@ -161,8 +180,18 @@ def _column(ax, x, labels, colour, fill, width=0.26, wrap=22, line=0.028):
         ys[text] = y
         wrapped = _wrap(text, wrap)
         height = line * (wrapped.count("\n") + 1) + line
-        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.004",
-                                    facecolor=fill, edgecolor=colour, linewidth=1.2, zorder=2))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - width / 2, y - height / 2),
+                width,
+                height,
+                boxstyle="round,pad=0.004",
+                facecolor=fill,
+                edgecolor=colour,
+                linewidth=1.2,
+                zorder=2,
+            )
+        )
         ax.text(x, y, wrapped, ha="center", va="center", fontsize=9, zorder=3)
     return ys
 
@@ -191,8 +220,14 @@ def organization_network(tables):
             if role.organization in first:
                 ax.plot([0.27, 0.35], [left[shown], y_level], color=BLUE, linewidth=1, zorder=1)
             elif shown in right:
-                ax.plot([0.65, 0.73], [y_level, right[shown]], color=VERMILION, linewidth=1.2,
-                        linestyle=(0, (4, 2)), zorder=1)
+                ax.plot(
+                    [0.65, 0.73],
+                    [y_level, right[shown]],
+                    color=VERMILION,
+                    linewidth=1.2,
+                    linestyle=(0, (4, 2)),
+                    zorder=1,
+                )
         heads = [(0.14, cols[0] if cols else ""), (0.5, "Level"), (0.86, cols[1] if len(cols) > 1 else "")]
         for x, head in heads:
             ax.text(x, 1.04, _wrap(head, 22, 1), ha="center", va="center", fontsize=10, fontweight="bold")
@@ -219,18 +254,40 @@ def format_path(tables):
         placed = []
         for i, (x, group) in enumerate(zip(xs, groups)):
             colour, fill = [(GREY, "#f2f2f2"), (ORANGE, "#fdf1d9"), (BLUE, "#e6f1f8")][min(i, 2)]
-            ys = _column(ax, x, list(forms[forms.wording == group].form), colour, fill, width=width,
-                         wrap=max(int(width * 60), 12), line=line)
+            ys = _column(
+                ax,
+                x,
+                list(forms[forms.wording == group].form),
+                colour,
+                fill,
+                width=width,
+                wrap=max(int(width * 60), 12),
+                line=line,
+            )
             ax.text(x, 1.06, _wrap(f"“{group}”", 28, 1), ha="center", fontsize=10, fontweight="bold")
             placed.append((x, ys))
         for (x0, ys0), (x1, ys1) in itertools.pairwise(placed):  # the path: each form into the next group's
             for y0 in ys0.values():
                 for y1 in ys1.values():
-                    ax.add_patch(FancyArrowPatch((x0 + width / 2, y0), (x1 - width / 2, y1), arrowstyle="-|>",
-                                                 mutation_scale=14, color=GREY, linewidth=1.2))
+                    ax.add_patch(
+                        FancyArrowPatch(
+                            (x0 + width / 2, y0),
+                            (x1 - width / 2, y1),
+                            arrowstyle="-|>",
+                            mutation_scale=14,
+                            color=GREY,
+                            linewidth=1.2,
+                        )
+                    )
         if hosts:
-            ax.text(0.5, -0.12, _wrap("Its hosting in an appropriate UN organization “like” " + ", ".join(hosts), 80, 3),
-                    ha="center", va="center", fontsize=9.5)
+            ax.text(
+                0.5,
+                -0.12,
+                _wrap("Its hosting in an appropriate UN organization “like” " + ", ".join(hosts), 80, 3),
+                ha="center",
+                va="center",
+                fontsize=9.5,
+            )
         fig.tight_layout()
     return fig
 
@@ -246,14 +303,32 @@ def meetings_timeline(tables, highlight: int | None = None):
         for i, m in enumerate(dated.itertuples()):
             mine = highlight is not None and m.number == highlight
             ax.plot([m.start_date, m.end_date], [0, 0], color=BLUE, linewidth=5, solid_capstyle="butt")
-            ax.scatter([m.start_date], [0], s=120 if mine else 70, marker="D" if mine else "o",
-                       color=VERMILION if mine else BLUE, zorder=3, edgecolors="black", linewidths=0.6)
+            ax.scatter(
+                [m.start_date],
+                [0],
+                s=120 if mine else 70,
+                marker="D" if mine else "o",
+                color=VERMILION if mine else BLUE,
+                zorder=3,
+                edgecolors="black",
+                linewidths=0.6,
+            )
             up = 0.35 if i % 2 == 0 else -0.35
-            days = f"{m.start_date.day}" + (f"–{m.end_date.day}" if m.end_date.day != m.start_date.day
-                                              and m.end_date.month == m.start_date.month else "")
+            days = f"{m.start_date.day}" + (
+                f"–{m.end_date.day}"
+                if m.end_date.day != m.start_date.day and m.end_date.month == m.start_date.month
+                else ""
+            )
             label = f"Meeting {m.number}\n{days} {m.start_date:%b %Y}"
-            ax.text(m.start_date, up, label, ha="center", va="bottom" if up > 0 else "top", fontsize=9,
-                    fontweight="bold" if mine else "normal")
+            ax.text(
+                m.start_date,
+                up,
+                label,
+                ha="center",
+                va="bottom" if up > 0 else "top",
+                fontsize=9,
+                fontweight="bold" if mine else "normal",
+            )
         ax.set_ylim(-1.0, 1.0)
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
@@ -267,7 +342,13 @@ def meetings_timeline(tables, highlight: int | None = None):
         if len(undated):
             names = ", ".join(str(n) for n in undated.number)
             word = "Meeting" if len(undated) == 1 else "Meetings"
-            fig.text(0.5, 0.02, f"{word} {names}: date not found in the sources, not shown on the time line",
-                     ha="center", fontsize=9, style="italic")
+            fig.text(
+                0.5,
+                0.02,
+                f"{word} {names}: date not found in the sources, not shown on the time line",
+                ha="center",
+                fontsize=9,
+                style="italic",
+            )
         fig.tight_layout(rect=(0, 0.1 if len(undated) else 0, 1, 1))
     return fig

@@ -31,8 +31,24 @@ from markdown_it.renderer import RendererHTML
 # The MyST extensions of the book (_config.yml `parse.myst_enable_extensions`; a test checks
 # that the two agree): the kernel does not read the book's configuration.
 EXTENSIONS = ("colon_fence", "substitution", "deflist", "attrs_inline")
-ADMONITIONS = {"admonition", "attention", "caution", "danger", "error", "hint", "important", "note", "seealso",
-               "tip", "warning", "epigraph", "pull-quote", "highlights", "topic", "sidebar"}
+ADMONITIONS = {
+    "admonition",
+    "attention",
+    "caution",
+    "danger",
+    "error",
+    "hint",
+    "important",
+    "note",
+    "seealso",
+    "tip",
+    "warning",
+    "epigraph",
+    "pull-quote",
+    "highlights",
+    "topic",
+    "sidebar",
+}
 LITERAL = {"code", "code-block", "code-cell", "literalinclude", "parsed-literal"}
 _ATTRIBUTES = {"href", "src", "alt", "title", "id", "class", "start"}
 _ALIGN = re.compile(r"text-align:(left|right|center)")
@@ -55,7 +71,7 @@ def _split_options(body: str) -> tuple[dict[str, str], str]:
         for line in lines[1:end]:
             key, _, value = line.partition(":")
             options[key.strip()] = value.strip()
-        lines = lines[end + 1:]
+        lines = lines[end + 1 :]
     else:
         while lines and re.match(r"^:[\w-]+:", lines[0]):
             key, _, value = lines.pop(0)[1:].partition(":")
@@ -144,8 +160,17 @@ def _parser():
     from myst_parser.parsers.mdit import create_md_parser
 
     md = create_md_parser(MdParserConfig(enable_extensions=set(EXTENSIONS)), _Renderer)
-    for name in ("myst_role", "colon_fence", "fence", "myst_target", "myst_line_comment", "myst_block_break",
-                 "front_matter", "substitution_inline", "substitution_block"):
+    for name in (
+        "myst_role",
+        "colon_fence",
+        "fence",
+        "myst_target",
+        "myst_line_comment",
+        "myst_block_break",
+        "front_matter",
+        "substitution_inline",
+        "substitution_block",
+    ):
         md.add_render_rule(name, getattr(_Renderer, name))  # ours, not the plugins' (their syntax, shown raw)
     md.enable("footnote_tail")  # the notes under their paragraph (myst renders them itself in the book)
     md.options["html"] = False  # raw HTML is shown as text, never passed through
@@ -174,20 +199,25 @@ def figure(svg: str, caption: str, alt: str, name: str) -> str:
     """A figure drawn inline: the SVG as an image (its own document: nothing in it can reach
     the notebook), with its alt text and its caption (Markdown)."""
     source = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return (f'<figure id="{html.escape(name)}" class="wgec-figure">\n'
-            f'<img src="{source}" alt="{html.escape(alt)}" style="max-width:100%">\n'
-            f"<figcaption>Figure: {render_inline(caption)}</figcaption>\n</figure>\n")
+    return (
+        f'<figure id="{html.escape(name)}" class="wgec-figure">\n'
+        f'<img src="{source}" alt="{html.escape(alt)}" style="max-width:100%">\n'
+        f"<figcaption>Figure: {render_inline(caption)}</figcaption>\n</figure>\n"
+    )
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str], caption: str, name: str) -> str:
     """A table as an HTML table; ``rows`` and ``header`` are plain text (escaped here)."""
     left = ' style="text-align:left"'  # JupyterLab aligns table cells right (for numbers); these are text
     head = "".join(f"<th{left}>{html.escape(str(cell))}</th>" for cell in header)
-    body = "\n".join("<tr>" + "".join(f"<td{left}>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-                     for row in rows)
-    return (f'<table id="{html.escape(name)}" class="wgec-table">\n'
-            f"<caption>Table: {render_inline(caption)}</caption>\n"
-            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n")
+    body = "\n".join(
+        "<tr>" + "".join(f"<td{left}>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return (
+        f'<table id="{html.escape(name)}" class="wgec-table">\n'
+        f"<caption>Table: {render_inline(caption)}</caption>\n"
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
+    )
 
 
 def text(rendered: str) -> str:

@@ -36,6 +36,7 @@ MARK = "[?]"  # after a name read with less than certain confidence
 
 # --- the contribution's parts ---------------------------------------------------------------
 
+
 def parts(tables) -> pd.DataFrame:
     """The contribution's parts in the order of the text, each with its first and last line."""
     frame = tables.parts.copy()
@@ -102,8 +103,9 @@ def outline_rows(tables) -> list[list[RawMd]]:
     """The draft structure the contribution proposes (its part II), as quoted cells: number, title."""
     rows = []
     for s in tables.report_structure.sort_values("position").itertuples():
-        rows.append([cell(Passage(str(s.number), str(s.source_lines))),
-                     cell(Passage(str(s.title), str(s.source_lines)))])
+        rows.append(
+            [cell(Passage(str(s.number), str(s.source_lines))), cell(Passage(str(s.title), str(s.source_lines)))]
+        )
     return rows
 
 
@@ -130,7 +132,9 @@ def items(frame, text: str = "text") -> list[Passage]:
 
 
 def recommendations(tables) -> list[Passage]:
-    return [Passage(str(r.text), str(r.source_lines)) for r in tables.recommendations.sort_values("position").itertuples()]
+    return [
+        Passage(str(r.text), str(r.source_lines)) for r in tables.recommendations.sort_values("position").itertuples()
+    ]
 
 
 def table_heading(tables, part: str, kind: str, level: str | None = None) -> list[Passage]:
@@ -142,6 +146,7 @@ def table_heading(tables, part: str, kind: str, level: str | None = None) -> lis
 
 
 # --- uncertain readings ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -157,8 +162,10 @@ class Reading:
 def uncertain_readings(tables) -> list[Reading]:
     fixes = tables.corrections
     mine = fixes[fixes.applied & fixes.confidence.notna() & (fixes.confidence != "certain")]
-    return [Reading(int(f.line), str(f.as_printed), str(f.reading), str(f.confidence), str(f.reason))
-            for f in mine.sort_values(["line", "id"]).itertuples()]
+    return [
+        Reading(int(f.line), str(f.as_printed), str(f.reading), str(f.confidence), str(f.reason))
+        for f in mine.sort_values(["line", "id"]).itertuples()
+    ]
 
 
 def readings_in(tables, text: str, spec: str) -> list[Reading]:
@@ -191,15 +198,19 @@ def organization_readings(tables) -> dict[str, list[Reading]]:
 
 def hedge_note(reading: Reading) -> RawMd:
     """What the mark means for one name (Markdown, data escaped)."""
-    return RawMd(f"{md(MARK)} Printed “{md(reading.as_printed)}” ({lines(str(reading.line))}) and read as "
-                 f"“{md(reading.reading)}”, with {md(reading.confidence)} confidence: {md(reading.reason)} "
-                 "(annex II).")
+    return RawMd(
+        f"{md(MARK)} Printed “{md(reading.as_printed)}” ({lines(str(reading.line))}) and read as "
+        f"“{md(reading.reading)}”, with {md(reading.confidence)} confidence: {md(reading.reason)} "
+        "(annex II)."
+    )
 
 
 def hedge_plain(reading: Reading) -> str:
     """The same note as plain text (alt text): 'uncertain reading of the printed “UNDECA”, line 207, medium confidence'."""
-    return (f"uncertain reading of the printed “{reading.as_printed}”, {lines(str(reading.line))}, "
-            f"{reading.confidence} confidence")
+    return (
+        f"uncertain reading of the printed “{reading.as_printed}”, {lines(str(reading.line))}, "
+        f"{reading.confidence} confidence"
+    )
 
 
 def name(tables, acronym: str, level: str | None = None) -> RawMd:
@@ -225,6 +236,7 @@ def alt_name(tables, acronym: str) -> str:
 
 # --- levels and focus areas ----------------------------------------------------------------------
 
+
 def levels(tables) -> pd.DataFrame:
     return tables.levels.sort_values("position")
 
@@ -240,8 +252,14 @@ def focus_area_counts(tables) -> pd.DataFrame:
     rows = []
     for level in levels(tables).itertuples():
         mine = areas[areas.level == level.id]
-        rows.append({"id": level.id, "name": level.name, "areas": int((mine.kind == "focus area").sum()),
-                     "open": bool((mine.kind == "list continues").any())})
+        rows.append(
+            {
+                "id": level.id,
+                "name": level.name,
+                "areas": int((mine.kind == "focus area").sum()),
+                "open": bool((mine.kind == "list continues").any()),
+            }
+        )
     return pd.DataFrame(rows, columns=["id", "name", "areas", "open"])
 
 
@@ -262,8 +280,12 @@ def per_level(tables, figures: bool) -> RawMd:
     """'4 at the infrastructural level, 10 at the content level and 7 at the social-economic
     development level', in one number style."""
     counts = focus_area_counts(tables)
-    return RawMd(join(f"{number(int(r.areas), figures) if r.areas else 'none'} at {level_phrase(r.name)}"
-                      for r in counts.itertuples()))
+    return RawMd(
+        join(
+            f"{number(int(r.areas), figures) if r.areas else 'none'} at {level_phrase(r.name)}"
+            for r in counts.itertuples()
+        )
+    )
 
 
 def focus_area_table(tables) -> tuple[list[RawMd], list[list[RawMd]], str]:
@@ -286,11 +308,14 @@ def focus_area_table(tables) -> tuple[list[RawMd], list[list[RawMd]], str]:
 def alt_focus_areas(tables) -> str:
     """'Infrastructural: 4; Content: 10; Social-economic development: 7, and the list ends with “Etc.”'."""
     marker = open_marker(tables)
-    return "; ".join(f"{r.name}: {r.areas}" + (f", and the list ends with “{marker}”" if r.open else "")
-                     for r in focus_area_counts(tables).itertuples())
+    return "; ".join(
+        f"{r.name}: {r.areas}" + (f", and the list ends with “{marker}”" if r.open else "")
+        for r in focus_area_counts(tables).itertuples()
+    )
 
 
 # --- organizations -------------------------------------------------------------------------------
+
 
 def columns(tables) -> list[str]:
     """The columns of the contribution's table that hold organizations, in order ("UN agencies", "Forums")."""
@@ -345,26 +370,42 @@ def organization_table(tables) -> tuple[list[RawMd], list[list[RawMd]], str]:
         row = [cell(row_heading[0]) if row_heading else RawMd(md(level.name))]
         for column in columns(tables):
             mine = roles[(roles.level == level.id) & (roles.column == column)]
-            names = [Passage(str(r.organization), str(r.source_lines),
-                             mark=(" " + md(MARK)) if (level.id, r.organization) in hedged else "")
-                     for r in mine.itertuples()]
+            names = [
+                Passage(
+                    str(r.organization),
+                    str(r.source_lines),
+                    mark=(" " + md(MARK)) if (level.id, r.organization) in hedged else "",
+                )
+                for r in mine.itertuples()
+            ]
             row.append(cells(names) if names else None)
         rows.append(row)
-    spec = line_span([p.lines for p in headings] + list(tables.table_headings.source_lines[
-        tables.table_headings.part == part]) + list(roles.source_lines))
+    spec = line_span(
+        [p.lines for p in headings]
+        + list(tables.table_headings.source_lines[tables.table_headings.part == part])
+        + list(roles.source_lines)
+    )
     return header, rows, spec
 
 
 def per_column(tables, figures: bool) -> RawMd:
     """'12 in its column “UN agencies” and 3 in its column “Forums”' (the headings quoted)."""
-    return RawMd(join(f"{number(len(organizations_in(tables, c)), figures)} in its column {column_heading(tables, c)}"
-                      for c in columns(tables)))
+    return RawMd(
+        join(
+            f"{number(len(organizations_in(tables, c)), figures)} in its column {column_heading(tables, c)}"
+            for c in columns(tables)
+        )
+    )
 
 
 def unsure(tables) -> RawMd:
     """'“UNDRP” read as “UNDP” (high confidence) and “UNDECA” read as “UNDESA” (medium confidence)'."""
-    return RawMd(join(f"“{md(r.as_printed)}” read as “{md(r.reading)}” ({md(r.confidence)} confidence)"
-                      for r in uncertain_readings(tables)))
+    return RawMd(
+        join(
+            f"“{md(r.as_printed)}” read as “{md(r.reading)}” ({md(r.confidence)} confidence)"
+            for r in uncertain_readings(tables)
+        )
+    )
 
 
 def hedge_notes(tables) -> list[RawMd]:
@@ -422,8 +463,9 @@ def organization_rows(tables) -> list[list]:
         at = sorted(set(mine.level), key=order.get)
         note = "" if pd.isna(org["note"]) or not org["note"] else f" (note: {org['note']})"
         levels_text = "; ".join(names_of[lv] + (f" {MARK}" if (lv, acronym) in hedged else "") for lv in at)
-        rows.append([label(tables, acronym), f"{org['name']}{note}", "; ".join(dict.fromkeys(mine.column)),
-                     levels_text])
+        rows.append(
+            [label(tables, acronym), f"{org['name']}{note}", "; ".join(dict.fromkeys(mine.column)), levels_text]
+        )
     return rows
 
 
@@ -433,8 +475,11 @@ def alt_matrix(tables) -> str:
     parts_ = []
     for level in levels(tables).itertuples():
         mine = roles[roles.level == level.id]
-        cols = [f"{column}: " + (", ".join(alt_role(tables, level.id, o) for o in mine[mine.column == column].organization)
-                                 or "none") for column in columns(tables)]
+        cols = [
+            f"{column}: "
+            + (", ".join(alt_role(tables, level.id, o) for o in mine[mine.column == column].organization) or "none")
+            for column in columns(tables)
+        ]
         parts_.append(f"{level.name}: {'; '.join(cols)}")
     return ". ".join(parts_)
 
@@ -446,11 +491,13 @@ def alt_role(tables, level: str, acronym: str) -> str:
 
 def alt_network(tables) -> str:
     counts = named_at(tables)
-    return "; ".join(f"{alt_name(tables, o)}, {count(int(counts.get(o, 0)), 'level')}"
-                     for o in organization_order(tables))
+    return "; ".join(
+        f"{alt_name(tables, o)}, {count(int(counts.get(o, 0)), 'level')}" for o in organization_order(tables)
+    )
 
 
 # --- format of the body/mechanism -------------------------------------------------------------
+
 
 def forms(tables, wording: str) -> list[str]:
     frame = tables.format_options.sort_values("position")
@@ -463,13 +510,17 @@ def hosts(tables) -> list[str]:
 
 
 def alt_format(tables) -> str:
-    parts_ = [f"{w}: {'; '.join(forms(tables, w))}" for w in dict.fromkeys(tables.format_options.sort_values("position").wording)]
+    parts_ = [
+        f"{w}: {'; '.join(forms(tables, w))}"
+        for w in dict.fromkeys(tables.format_options.sort_values("position").wording)
+    ]
     if len(tables.hosting_options):
         parts_.append("possible hosts: " + ", ".join(hosts(tables)))
     return ". ".join(parts_)
 
 
 # --- the Working Group ---------------------------------------------------------------------------
+
 
 def membership(tables) -> RawMd:
     """'Member States, 22 (…); private sector, 5; …' in one number style."""
@@ -499,10 +550,13 @@ class Meetings:
 def meetings(tables) -> Meetings:
     frame = tables.wgec_meetings.sort_values("number")
     dated = frame[frame.start_date.notna()]
-    return Meetings(len(frame), list(dict.fromkeys(frame.place)),
-                    dated.start_date.min().date() if len(dated) else None,
-                    dated.end_date.max().date() if len(dated) else None,
-                    [int(n) for n in frame[frame.start_date.isna()].number])
+    return Meetings(
+        len(frame),
+        list(dict.fromkeys(frame.place)),
+        dated.start_date.min().date() if len(dated) else None,
+        dated.end_date.max().date() if len(dated) else None,
+        [int(n) for n in frame[frame.start_date.isna()].number],
+    )
 
 
 def meeting(tables, number: int | None) -> dict | None:
@@ -545,6 +599,7 @@ def alt_meetings(tables, highlight: int | None) -> str:
 
 # --- the front page ------------------------------------------------------------------------------
 
+
 def masthead(settings: dict, tables, date: dt.date) -> str:
     """The UN masthead: organ, symbol (or a clear draft mark), distribution and date as the
     configuration sets them (a draft with no date says it is a draft of the build date), session."""
@@ -566,12 +621,14 @@ def masthead(settings: dict, tables, date: dt.date) -> str:
         ("un-mh-meta", meta),
         ("un-mh-session", session),
     ]
-    inner = "\n".join(f":::{{container}} {cls}\n" + "\\\n".join(x if x else "&#8203;" for x in rows) + "\n:::"
-                      for cls, rows in blocks)
+    inner = "\n".join(
+        f":::{{container}} {cls}\n" + "\\\n".join(x if x else "&#8203;" for x in rows) + "\n:::" for cls, rows in blocks
+    )
     return f"::::{{container}} un-masthead\n{inner}\n::::"
 
 
 # --- annexes -------------------------------------------------------------------------------------
+
 
 def _show(value):
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
@@ -587,10 +644,14 @@ def identifier_columns(resource: dict) -> list[int]:
     """The columns (1-based) of a table that hold codes: identifiers with a pattern, one-word values
     of an enumeration, numbers and dates, which the annex tables never break in the middle. (A key
     of free text, an acronym say, or a value of several words may be any length: it wraps.)"""
+
     def code(field: dict) -> bool:
         constraints = field.get("constraints", {})
-        return ("pattern" in constraints or field.get("type") in ("integer", "date", "boolean")
-                or ("enum" in constraints and all(" " not in str(v) for v in constraints["enum"])))
+        return (
+            "pattern" in constraints
+            or field.get("type") in ("integer", "date", "boolean")
+            or ("enum" in constraints and all(" " not in str(v) for v in constraints["enum"]))
+        )
 
     return [i for i, f in enumerate(resource["schema"]["fields"], start=1) if code(f)]
 
@@ -630,8 +691,18 @@ def data_downloads(tables) -> RawMd:
 def correction_rows(tables, kinds: dict[str, str]) -> list[list]:
     """The corrections, by line, each kind in words (``kinds``)."""
     fixes = tables.corrections.sort_values(["line", "id"])
-    return [[str(f.line), f.as_printed, f.reading, kinds.get(f.kind, f.kind), "yes" if f.applied else "no",
-             f.confidence if pd.notna(f.confidence) else None, f.reason] for f in fixes.itertuples()]
+    return [
+        [
+            str(f.line),
+            f.as_printed,
+            f.reading,
+            kinds.get(f.kind, f.kind),
+            "yes" if f.applied else "no",
+            f.confidence if pd.notna(f.confidence) else None,
+            f.reason,
+        ]
+        for f in fixes.itertuples()
+    ]
 
 
 def corrections_by_kind(tables) -> list[tuple[str, int]]:
@@ -650,8 +721,13 @@ def source_rows(tables) -> list[list]:
         for n in line_range(r.source_lines):
             reasons[n] = str(r.reason)
     headings = {line_range(r.source_lines).start: str(r.heading) for r in tables.parts.itertuples()}
-    headings.update({line_range(r.source_lines).start: str(r.title) for r in tables.report_structure.itertuples()
-                     if line_range(r.source_lines).start not in headings})
+    headings.update(
+        {
+            line_range(r.source_lines).start: str(r.title)
+            for r in tables.report_structure.itertuples()
+            if line_range(r.source_lines).start not in headings
+        }
+    )
     rows = []
     for n, text in enumerate(tables.source_lines(), start=1):
         if n in reasons:

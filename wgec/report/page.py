@@ -130,7 +130,7 @@ def svg(fig) -> SvgImage:
     plt.close(fig)
     text = buffer.getvalue()
     # Drop the XML prolog and doctype so the SVG can also be inlined.
-    return SvgImage(text[text.index("<svg"):], printed.getvalue())
+    return SvgImage(text[text.index("<svg") :], printed.getvalue())
 
 
 def _option(text: str) -> str:
@@ -144,12 +144,20 @@ def figure(fig, name: str, caption: str, alt: str) -> None:
     """A numbered, captioned figure with alt text; ``caption`` is Markdown, ``alt`` plain text."""
     image = svg(fig)
     glue(name, image, display=False)  # the book draws the figure from the glued SVG
-    _bundle(f"::::{{glue:figure}} {name}\n:name: {name}\n:alt: {_option(alt)}\n:figclass: un-figure\n\n"
-            f"{caption}\n::::", jupyter.figure(image.svg, caption, alt, name))
+    _bundle(
+        f"::::{{glue:figure}} {name}\n:name: {name}\n:alt: {_option(alt)}\n:figclass: un-figure\n\n{caption}\n::::",
+        jupyter.figure(image.svg, caption, alt, name),
+    )
 
 
-def table(rows: Sequence[Sequence], header: Sequence[str], name: str, caption: str,
-          widths: Iterable[int] | None = None, classes: str = "un-table") -> None:
+def table(
+    rows: Sequence[Sequence],
+    header: Sequence[str],
+    name: str,
+    caption: str,
+    widths: Iterable[int] | None = None,
+    classes: str = "un-table",
+) -> None:
     """A numbered, captioned table; every cell is data and is escaped; ``caption`` is Markdown."""
     lines = [f"::::{{list-table}} {caption}", ":header-rows: 1", f":name: {name}", f":class: {classes}"]
     widths = list(widths or auto_widths(rows, header))

@@ -21,8 +21,7 @@ from collections.abc import Iterable, Sequence
 from ..settings import un_date
 
 WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-ORDINALS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-            "tenth"]
+ORDINALS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 
 
 def number(n: int, figures: bool = False) -> str:
@@ -148,6 +147,7 @@ def fill(template: str, escape=str, **values) -> str:
     ``:::{container}``); any other ``{name}`` must have a value (a sentence with a hole is an
     error, not a page with "{areas}" on it).
     """
+
     def value(match: re.Match) -> str:
         name, tick = match.groups()
         if name in values:
