@@ -425,7 +425,10 @@ class Translator:
         if name == "emphasis":
             return f"#emph[{self.inline(node)}]"
         if name in ("literal", "math"):
-            return f"#raw({string(_inline_space(node.astext()))})"
+            # Spaces as they are (a line of the source text annex is shown exactly), and in pieces,
+            # like text: a word longer than its column gets break opportunities, never runs off the page.
+            return "".join(f"#raw({string(part)});" if part else "#box();"
+                           for part in breakable(re.sub(r"[\n\r\t]", " ", node.astext()), self.run or LONG_RUN))
         if name == "subscript":
             return f"#sub[{self.inline(node)}]"
         if name == "superscript":
