@@ -427,8 +427,10 @@ class Translator:
         if name in ("literal", "math"):
             # Spaces as they are (a line of the source text annex is shown exactly), and in pieces,
             # like text: a word longer than its column gets break opportunities, never runs off the page.
-            return "".join(f"#raw({string(part)});" if part else "#box();"
-                           for part in breakable(re.sub(r"[\n\r\t]", " ", node.astext()), self.run or LONG_RUN))
+            return "".join(
+                f"#raw({string(part)});" if part else "#box();"
+                for part in breakable(re.sub(r"[\n\r\t]", " ", node.astext()), self.run or LONG_RUN)
+            )
         if name == "subscript":
             return f"#sub[{self.inline(node)}]"
         if name == "superscript":
