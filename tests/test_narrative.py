@@ -143,7 +143,7 @@ def test_a_sentence_template_keeps_myst_and_escapes_the_values():
 
 def test_page_say_writes_the_template_and_escapes_only_the_data(monkeypatch):
     shown = []
-    monkeypatch.setattr(page, "display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(page, "display", lambda obj, raw=False: shown.append(obj["text/markdown"]))
     page.say(
         "The contribution lists {areas} ({numref}`tab-x`){note}",
         areas="*4* <b>areas</b>",
@@ -201,7 +201,7 @@ def test_a_block_quote_carries_each_passage_with_its_lines_and_a_footnote(monkey
     assert len(re.findall(r"\[\^src-[0-9-]+\]", block)) == 3
     assert re.search(r"- \[Equal footing\]\{[^}]*\}\n", block)
     shown = []
-    monkeypatch.setattr(page, "display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(page, "display", lambda obj, raw=False: shown.append(obj["text/markdown"]))
     page.show(block)
     assert "[lines 4–9]{.wgec-src-ref .wgec-l-4-9} (annex III)." in shown[0]
     assert "[lines 156–159]{.wgec-src-ref .wgec-l-156-159}" in shown[0]
@@ -267,7 +267,7 @@ def test_uncertain_readings_are_marked_where_they_are_printed(tables, monkeypatc
     marked = narrative.name(tables, "UNDESA")
     assert marked.startswith("UNDESA \\[\\?\\][^reading-")
     shown = []
-    monkeypatch.setattr(page, "display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(page, "display", lambda obj, raw=False: shown.append(obj["text/markdown"]))
     page.show(marked)
     assert "Printed “UNDECA” (line 207) and read as “UNDESA”, with medium confidence" in shown[0]
     assert narrative.label(tables, "UNDESA") == "UNDESA [?]" and narrative.label(tables, "ITU") == "ITU"
