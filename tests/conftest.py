@@ -35,6 +35,16 @@ def append(path: Path, **row) -> None:
 
 
 SOURCE = Path("sources") / "contribution-wgec4.txt"  # the contribution, in a data folder
+# (table, column) of the data every edition prints in full: the contribution's passages as the
+# report quotes them, and the organizations' names.
+PRINTED = [
+    ("focus_areas", "text"),
+    ("organizations", "acronym"),
+    ("organizations", "name"),
+    ("characteristics", "text"),
+    ("recommendations", "text"),
+    ("statements", "text"),
+]
 
 
 def edit_line(data: Path, line: int, old: str, new: str) -> None:

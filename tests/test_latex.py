@@ -16,7 +16,7 @@ import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import data_with_organizations, edit, edit_quote, run_wgec
+from conftest import PRINTED, data_with_organizations, edit, edit_quote, run_wgec
 from pypdf import PdfReader
 from test_pdf import NAMES, flat, pdftotext
 
@@ -149,13 +149,7 @@ def test_the_data_is_in_the_text_layer(text):
     # LaTeX breaks lines after the hyphen of "e-health", and pdftotext then drops that hyphen
     # ("e-\nhealth" -> "ehealth"): compare without hyphens.
     unhyphenated = text.replace("-", "")
-    for table, column in [
-        ("focus_areas", "text"),
-        ("organizations", "acronym"),
-        ("organizations", "name"),
-        ("characteristics", "text"),
-        ("recommendations", "text"),
-    ]:
+    for table, column in PRINTED:
         for value in tables[table][column]:
             value = flat(value).replace("-", "")
             assert value in unhyphenated or (value[:1].lower() + value[1:]) in unhyphenated, (table, value)

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import OUTPUT, data_with_organizations, run_wgec
+from conftest import OUTPUT, PRINTED, data_with_organizations, run_wgec
 from pypdf import PdfReader
 
 from wgec import data, paths, settings
@@ -113,14 +113,7 @@ def test_everything_in_the_data_is_in_the_text_layer(text, tables):
     # pdftotext takes the hyphen of "e-health" broken at the end of a line for a hyphenation and
     # drops it ("e-\nhealth" -> "ehealth"): compare without hyphens.
     unhyphenated = text.replace("-", "")
-    for table, column in [
-        ("focus_areas", "text"),
-        ("organizations", "acronym"),
-        ("organizations", "name"),
-        ("characteristics", "text"),
-        ("recommendations", "text"),
-        ("statements", "text"),
-    ]:
+    for table, column in PRINTED:
         for value in tables[table][column]:
             assert flat(value).replace("-", "") in unhyphenated, (table, value)  # as printed: never lower-cased
 
