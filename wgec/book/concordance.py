@@ -11,8 +11,9 @@ source text with the applied corrections of ``corrections.csv`` made:
    the title of its draft structure (``report_structure.csv``).
 3. **Under the contribution's part, in its order**: a quotation stands in the report's section
    for the part of the contribution it comes from (``parts.outline``), and the quotations
-   follow one another in the order of the contribution. A passage quoted again, or from
-   another part where the report needs it (``elsewhere``), is checked word for word only.
+   follow one another in the order of the contribution. A passage quoted again (the same
+   passage a second time), or from another part where the report needs it (``elsewhere``), is
+   checked word for word only.
 4. **Every passage accounted for**: every character of the source (but white space, list
    bullets and the commas between the items of a list) is in a quotation, a heading, or a
    passage listed in ``not_reproduced.csv`` with the reason.
@@ -205,7 +206,7 @@ def check(record: dict, tables) -> Result:
                     f"{_clip(source.reads(spec))}" + _rows_on(tables, spec)
                 )
                 continue
-            if quote["elsewhere"]:
+            if quote["elsewhere"] or located in spans:  # quoted again: checked word for word only
                 continue
             part = _part_of(parts, source.line_of(located[0]))
             if part is None or outline_of.get(part.id) != hosts.get(doc["docname"]):

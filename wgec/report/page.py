@@ -82,6 +82,20 @@ def phrase(template: str, **values) -> RawMd:
     return RawMd(fill(template, escape, **values))
 
 
+def ref(name: str) -> RawMd:
+    """A cross-reference to a numbered figure or table ("Figure 2", "Table 3"), for a sentence:
+    ``page.say("… ({table}).", table=page.ref("tab-focus-areas"))``."""
+    return RawMd(f"{{numref}}`{name}`")
+
+
+def block(markdown: str, classes: str, name: str = "") -> RawMd:
+    """Markdown set apart as a block with classes (a table's notes, the edition line, a part for
+    the web only), and an anchor ``name`` if given."""
+    fence = "::::" if ":::" in markdown else ":::"
+    anchor = f":name: {name}\n" if name else ""
+    return RawMd(f"{fence}{{container}} {classes}\n{anchor}\n{markdown}\n{fence}")
+
+
 def say(template: str, **values) -> None:
     """A sentence of the report with values from the data: ``template`` is the writer's own
     Markdown (MyST roles such as ``{numref}`fig-x``` included) and stays as written; each
