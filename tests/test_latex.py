@@ -133,7 +133,11 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(pdf, built_book):
     tables = data.load()
     quoted = [f"{r.number} {r.title}" for r in tables.report_structure.itertuples()]
     quoted += [f"{r.number} {r.heading}" for r in tables.parts.itertuples()]
-    quoted += [f"{r.label} {r.text[:20]}" for r in tables.mandate_paragraphs.itertuples() if r.label]
+    quoted += [
+        f"{r.label} {r.text[:20]}"
+        for r in tables.mandate_paragraphs.itertuples()
+        if isinstance(r.label, str) and r.label
+    ]
     lines = [line for line in raw.splitlines() if not any(flat(line).startswith(q) for q in quoted)]
     numbers = [int(m) for m in re.findall(r"^(\d+)\. \S", "\n".join(lines), re.M)]
     html_count = sum(
