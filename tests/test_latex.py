@@ -133,7 +133,11 @@ def test_paragraph_numbers_are_consecutive_and_match_the_html(pdf, built_book):
     tables = data.load()
     quoted = [f"{r.number} {r.title}" for r in tables.report_structure.itertuples()]
     quoted += [f"{r.number} {r.heading}" for r in tables.parts.itertuples()]
-    quoted += [f"{r['label']} {r['text'][:20]}" for r in tables.mandate_paragraphs.to_dict("records") if r["label"]]
+    quoted += [
+        f"{r.label} {r.text[:20]}"
+        for r in tables.mandate_paragraphs.itertuples()
+        if isinstance(r.label, str) and r.label
+    ]
     lines = raw.splitlines()
     # A number that starts a line after "Table" or "Figure" is a cross-reference broken across lines.
     starts = [
