@@ -210,8 +210,21 @@ def preview_latency(project: Path, out: Path, edits: int = 3) -> tuple[list[floa
     return latencies, rebuilds
 
 
+SOURCE = Path("sources") / "contribution-wgec4.txt"
+
+
+def edit_passage(data: Path, table: str, old: str, new: str) -> None:
+    """Change a passage of the contribution in its table and in its text, as a user does (the build
+    refuses a quotation its source does not hold)."""
+    for path in (data / table, data / SOURCE):
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+
 def scale_data(data: Path, factor: int) -> None:
-    """Multiply the rows of the list tables (focus areas, characteristics, body paragraphs)."""
+    """Multiply the rows of the list tables (focus areas, characteristics, the recommendations'
+    paragraphs); the source text holds the copies too, after the last line of their list (each
+    level's), so that the report still quotes the contribution it is built from."""
+    source = (data / SOURCE).read_text(encoding="utf-8").split("\n")
     for name, key in (("focus_areas.csv", "id"), ("characteristics.csv", "id"), ("recommendations.csv", "id")):
         path = data / name
         with open(path, newline="", encoding="utf-8") as f:
@@ -220,16 +233,22 @@ def scale_data(data: Path, factor: int) -> None:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+        last = {}  # the last line of each list (a level's focus areas, the characteristics, the paragraphs)
+        for row in rows:
+            end = int(row["source_lines"].split("-")[-1])
+            last[row.get("level", "")] = max(last.get(row.get("level", ""), 0), end)
         for copy in range(1, factor):
             for row in rows:
-                if name == "recommendations.csv" and row["kind"] != "body/mechanism":
-                    continue
                 stem, _, number = row[key].rpartition("-")  # ids keep their pattern: FA-INF-1 -> FA-INF-1001
                 extra = dict(row, **{key: f"{stem}-{int(number) + 1000 * copy}"})
                 extra["position"] = str(int(row["position"]) + 1000 * copy)
                 extra["text"] = f"{row['text']} (copy {copy})"
+                line = last[row.get("level", "")]
+                extra["source_lines"] = str(line)
+                source[line - 1] += f" • {extra['text']}"
                 writer.writerow(extra)
         path.write_text(out.getvalue(), encoding="utf-8")
+    (data / SOURCE).write_text("\n".join(source), encoding="utf-8")
 
 
 def triple_sections(project: Path) -> None:
@@ -277,8 +296,7 @@ def main() -> None:
         rows.append(("floor: all code cells in one Python process", floor_s, None))
         noop, noop_mem = wgec_build(ours, tmp / "out")
         rows.append(("no-op rebuild", noop, noop_mem))
-        path = ours / "data" / "characteristics.csv"
-        path.write_text(path.read_text().replace("Transparent", "Transparent and accountable"))
+        edit_passage(ours / "data", "characteristics.csv", "Transparent", "Transparent and accountable")
         edit, edit_mem = wgec_build(ours, tmp / "out")
         rows.append(("rebuild after editing characteristics.csv", edit, edit_mem))
         import json

@@ -34,27 +34,53 @@ def append(path: Path, **row) -> None:
         csv.DictWriter(f, fieldnames=header, lineterminator="\n").writerow(row)
 
 
+SOURCE = Path("sources") / "contribution-wgec4.txt"  # the contribution, in a data folder
+# (table, column) of the data every edition prints in full: the contribution's passages as the
+# report quotes them, and the organizations' names.
+PRINTED = [
+    ("focus_areas", "text"),
+    ("organizations", "acronym"),
+    ("organizations", "name"),
+    ("characteristics", "text"),
+    ("recommendations", "text"),
+    ("statements", "text"),
+]
+
+
+def edit_line(data: Path, line: int, old: str, new: str) -> None:
+    """Replace text in one line of the contribution's source text, failing loudly if it is not there."""
+    path = data / SOURCE
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert old in lines[line - 1], f"{old!r} not in line {line}: {lines[line - 1]!r}"
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def edit_quote(data: Path, table: str, line: int, old: str, new: str) -> None:
+    """Change a passage of the contribution as a user does who edits a contribution: in its table
+    and in the source text it is quoted from (the build refuses a quotation its source does not
+    hold: wgec.book.concordance)."""
+    edit(data / table, old, new)
+    edit_line(data, line, old, new)
+
+
 def data_with_organizations(target: Path, names: dict[str, str]) -> Path:
     """A copy of the shipped data with one more organization per (language, name), each with a
-    role at the content level, so that names in other scripts reach the text and the tables."""
+    role at the content level (in the contribution's table, line 197, as in its data), so that
+    names in other scripts reach the text and the tables."""
     shutil.copytree(paths.DATA_DIR, target)
     for i, (language, name) in enumerate(names.items(), start=1):
-        append(
-            target / "organizations.csv",
-            acronym=f"ORG-{language.upper()}",
-            name=name,
-            kind="UN entity",
-            source_lines="191",
-            note="",
-        )
+        acronym = f"ORG-{language.upper()}"
+        append(target / "organizations.csv", acronym=acronym, name=name, source_lines="197", note="")
         append(
             target / "organization_roles.csv",
             level="content",
-            organization=f"ORG-{language.upper()}",
+            organization=acronym,
             column="UN agencies",
             position=str(10 + i),
             source_lines="197",
         )
+    edit_line(target, 197, "UNCTAD,", "UNCTAD, " + ", ".join(f"ORG-{language.upper()}" for language in names) + ",")
     return target
 
 

@@ -1,6 +1,9 @@
 """A hostile copy of the shipped data: every free-text cell of every table rewritten to hold
 markup, formula starts, long words, scripts and invisible characters that must all reach the
-report as literal, printable text.
+report as literal, printable text — and the contribution's source text rewritten with them, so
+that the copy is a consistent data package: the report quotes the contribution, and the build
+refuses a quotation its source does not hold (wgec.book.concordance). The source text is then
+hostile too, and annex III shows it.
 
 ``make(target)`` copies ``data/`` to ``target`` and rewrites it; it returns
 ``{(table, column): [cell, ...]}``, every hostile cell written, for the tests to look for.
@@ -54,13 +57,34 @@ BUNDLES = [
 LONG_CELL = " ".join(f"long{i:04d}" for i in range(556))[:4990] + " end"  # 5,000 characters of text
 
 # Free-text columns: type string and no id, enum, pattern or foreign-key constraint.
-# Skipped, as constrained: every `id` and `source_lines` column (identifier / pattern), every
-# enum (levels.id, focus_areas.level and kind, organizations.kind, organization_roles.level and
-# column, recommendations.kind, format_options.stage, mandate_paragraphs.instrument and
-# quoted, wgec_meetings.date_status, corrections.kind and confidence), and the foreign keys
-# organization_roles.organization (rewritten with organizations.acronym, which it references),
-# report_structure.parent and statements.section.
+# Skipped, as constrained: every `id` and `source_lines` column (identifier / pattern), the
+# numbers and labels as printed (parts.number, report_structure.number, mandate_paragraphs.label:
+# patterns), every enum (levels.id, focus_areas.level and kind, organization_roles.level and
+# column, format_options.wording, hosting_options.kind, table_headings.kind and level,
+# mandate_paragraphs.instrument, wgec_meetings.date_status, corrections.kind and confidence),
+# and the foreign keys organization_roles.organization (rewritten with organizations.acronym,
+# which it references), parts.parent and outline, report_structure.parent, statements.part and
+# table_headings.part.
 KEYS = {("organizations", "acronym"), ("wgec_membership", "group")}  # primary keys of free text
+# Kept as shipped: the headings of the contribution's parts, and the title of the one section of
+# its draft structure that has no part, are the notebooks' own headings, and the build checks that
+# each page's heading is one of them (wgec.book.concordance); a hostile heading in the data would
+# only stop the build. Annex I shows them as shipped. (column -> the ids of the rows kept; None: all)
+FIXED = {("parts", "heading"): None, ("report_structure", "title"): {"S2-2"}}
+# The passages the report quotes (wgec.report.quotes), by table: the column of the text and the
+# column printed before it on its first line. The source text is rewritten to hold them.
+QUOTED = {
+    "statements": ("text", None),
+    "mandate_paragraphs": ("text", "label"),
+    "levels": ("name", None),
+    "focus_areas": ("text", None),
+    "characteristics": ("text", None),
+    "table_headings": ("text", None),
+    "organization_roles": ("organization", None),
+    "recommendations": ("text", None),
+    "report_structure": ("title", "number"),
+    "not_reproduced": ("text", None),
+}
 
 
 def free_text_columns(descriptor: dict) -> list[tuple[str, str]]:
@@ -83,7 +107,8 @@ def free_text_columns(descriptor: dict) -> list[tuple[str, str]]:
                 continue
             if field["name"] in pk and (res["name"], field["name"]) not in KEYS:
                 continue  # an identifier (REC-1, S2-4, ...)
-            out.append((res["name"], field["name"]))
+            if FIXED.get((res["name"], field["name"]), ()) is not None:
+                out.append((res["name"], field["name"]))
     return out
 
 
@@ -113,12 +138,8 @@ def make(target: Path) -> dict[tuple[str, str], list[str]]:
     for table, column in columns:
         header, rows = read(files[table])
         i = header.index(column)
-        # The background chapter finds its outline row by number "2": that cell stays.
-        mine = [
-            r
-            for r, row in enumerate(rows)
-            if not (table == "report_structure" and row[i] == "2" and column == "number")
-        ]
+        kept = FIXED.get((table, column), set())
+        mine = [r for r, row in enumerate(rows) if row[0] not in kept]
         n = len(mine)
         written[(table, column)] = []
         for k, r in enumerate(mine):
@@ -135,4 +156,43 @@ def make(target: Path) -> dict[tuple[str, str], list[str]]:
     for row in rows:
         row[i] = renamed[row[i]]
     write(files["organization_roles"], header, rows)
+    _rewrite_source(target, descriptor, files)
     return written
+
+
+def _corrected_source() -> list[str]:
+    """The shipped source text with the shipped corrections made (the hostile copy's own
+    corrections are hostile text, which no line holds: they change nothing)."""
+    lines = (paths.DATA_DIR / descriptor_source()).read_text(encoding="utf-8").split("\n")
+    header, rows = read(paths.DATA_DIR / "corrections.csv")
+    col = {name: header.index(name) for name in ("line", "as_printed", "reading", "applied")}
+    for row in rows:
+        if row[col["applied"]] == "true":
+            n = int(row[col["line"]]) - 1
+            lines[n] = lines[n].replace(row[col["as_printed"]], row[col["reading"]], 1)
+    return lines
+
+
+def descriptor_source() -> str:
+    return json.loads((paths.DATA_DIR / "datapackage.json").read_text(encoding="utf-8"))["sources"][0]["path"]
+
+
+def _rewrite_source(target: Path, descriptor: dict, files: dict[str, Path]) -> None:
+    """Each quoted passage's lines hold its hostile text: on its first line, after any other
+    passage that starts there (a label, a second cell); the rest of its lines are emptied."""
+    lines = _corrected_source()
+    units = []
+    for table, (column, label) in QUOTED.items():
+        header, rows = read(files[table])
+        for order, row in enumerate(rows):
+            start, _, end = row[header.index("source_lines")].partition("-")
+            text = row[header.index(column)]
+            if label and row[header.index(label)]:
+                text = f"{row[header.index(label)]} {text}"
+            units.append((int(start), int(end or start), order, text))
+    for start, end, _, _ in units:
+        for n in range(start, end + 1):
+            lines[n - 1] = ""
+    for start, _, _, text in sorted(units, key=lambda u: (u[0], u[2])):
+        lines[start - 1] = f"{lines[start - 1]} {text}".strip()
+    (target / descriptor_source()).write_text("\n".join(lines), encoding="utf-8")

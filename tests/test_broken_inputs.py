@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import edit, run_wgec
+from conftest import edit, edit_line, run_wgec
 from pypdf import PdfReader
+from test_narrative import rewrite
 
 from wgec import paths, settings
 
@@ -33,7 +34,8 @@ INCLUDE = "```{include} /etc/passwd``` {include}`/etc/passwd`"
 
 
 def _hostile(data: Path) -> None:
-    """Valid data whose text holds directives a Markdown or MyST reader would obey."""
+    """Valid data whose text holds directives a Markdown or MyST reader would obey (in the tables
+    and in the contribution's text they quote)."""
     path = data / "characteristics.csv"
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
     rows[7][2] += " " + RAW  # HLC-7 International
@@ -41,6 +43,8 @@ def _hostile(data: Path) -> None:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     path.write_text(out.getvalue(), encoding="utf-8")
+    edit_line(data, 168, "International", "International " + RAW)
+    edit_line(data, 170, "Sustainability of cooperation", "Sustainability of cooperation " + INCLUDE)
 
 
 def snapshot(out: Path) -> dict[str, str]:
@@ -137,7 +141,7 @@ def semicolons(d, p):
 def truncated(d, p):
     path = d / "recommendations.csv"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text[: text.index("BODY-7") + 40], encoding="utf-8")  # ends inside a quoted cell
+    path.write_text(text[: text.index("REC-10") + 40], encoding="utf-8")  # ends inside a quoted cell
 
 
 def binary_file(d, p):
@@ -209,11 +213,15 @@ FAILING_CELL = "raise ValueError('the characteristics do not add up')"
 
 
 def cell_raises(d, p):
-    edit(
-        p / "notebooks" / "02c_characteristics.md",
-        "page.show(narrative.characteristics_summary(tables))\n",
-        f"page.show(narrative.characteristics_summary(tables))\ncount = 8\n{FAILING_CELL}\n",
+    said = (
+        'page.say("Under this heading the contribution lists {n}:", n=words.count(len(tables.characteristics), '
+        '"characteristic"))\n'
     )
+    edit(p / "notebooks" / "02c_characteristics.md", said, f"{said}count = 8\n{FAILING_CELL}\n")
+
+
+def bullet_dropped(d, p):
+    rewrite(d / "focus_areas.csv", lambda r: r["id"] != "FA-CON-4")
 
 
 def config_unknown_key(d, p):
@@ -275,6 +283,10 @@ CASES = {  # name: (break it, what the message must say)
     "resource path ../x.csv": (path_up, ["datapackage.json", "'../x.csv'", "inside the data directory"]),
     "absolute resource path": (path_absolute, ["datapackage.json", "focus_areas.csv'", "inside the data directory"]),
     "notebook missing": (missing_notebook, ["_toc.yml", "notebooks/02b_format", "no file notebooks/02b_format.md"]),
+    "a bullet dropped from the data": (
+        bullet_dropped,
+        ["contribution line 122", "“Confidentiality”", "neither quoted in the report nor listed in not_reproduced.csv"],
+    ),
     "notebook cell raises": (
         cell_raises,
         [

@@ -42,30 +42,58 @@ def _segment(lines: list[str], spec: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-TRACED = {  # table -> the column whose text must stand in the source lines
-    "focus_areas": "text",
-    "characteristics": "text",
-    "recommendations": "text",
-    "mandate_paragraphs": "text",
-    "statements": "text",
-    "levels": "name",
-    "organizations": "acronym",
-    "organization_roles": "organization",
-    "format_options": "form",
-    "hosting_options": "host",
-    "report_structure": "title",
+TRACED = {  # table -> the columns whose text must stand in the source lines
+    "parts": ["number", "heading"],
+    "report_structure": ["number", "title"],
+    "statements": ["text"],
+    "mandate_paragraphs": ["label", "text"],
+    "levels": ["name"],
+    "focus_areas": ["text"],
+    "characteristics": ["text"],
+    "table_headings": ["text"],
+    "organizations": ["acronym"],
+    "organization_roles": ["organization"],
+    "recommendations": ["text"],
+    "format_options": ["form"],
+    "hosting_options": ["host"],
+    "not_reproduced": ["text"],
 }
 
 
 @pytest.mark.parametrize("table", sorted(TRACED))
 def test_every_row_is_in_its_source_lines(tables, table):
     lines = tables.corrected_lines()
-    column = TRACED[table]
     frame = tables[table]
     assert len(frame) > 0
-    for row in frame.itertuples():
-        segment = _segment(lines, row.source_lines)
-        assert getattr(row, column) in segment, (table, row.source_lines, getattr(row, column), segment)
+    for row in frame.to_dict("records"):
+        segment = _segment(lines, row["source_lines"])
+        for column in TRACED[table]:
+            if row[column] is not None:
+                assert row[column] in segment, (table, row["source_lines"], row[column], segment)
+
+
+def test_every_table_with_source_lines_is_traced(tables):
+    with_lines = {
+        r["name"]
+        for r in tables.descriptor["resources"]
+        if any(f["name"] == "source_lines" for f in r["schema"]["fields"])
+    }
+    assert with_lines == set(TRACED)
+
+
+def test_the_organizations_are_in_the_columns_of_the_contributions_table(tables):
+    headings = tables.table_headings
+    part = headings[headings.text == "UN agencies"].part.iloc[0]
+    columns = set(headings[(headings.part == part) & (headings.kind == "column")].text)
+    assert set(tables.organization_roles.column) <= columns
+    rows = headings[(headings.part == part) & (headings.kind == "row")]
+    assert set(rows.level) == set(tables.levels.id)
+
+
+def test_every_part_maps_to_a_section_of_the_draft_structure(tables):
+    assert set(tables.parts.outline) <= set(tables.report_structure.id)
+    # Every section of the draft structure is given by a part, but one the proposals have no text for.
+    assert set(tables.report_structure.id) - set(tables.parts.outline) == {"S2-2"}
 
 
 def test_every_correction_is_printed_where_it_says(tables):
@@ -119,7 +147,7 @@ def test_columns_in_another_order_are_accepted(data_copy):
     path = data_copy / "hosting_options.csv"
     rows = [line.split(",") for line in path.read_text().splitlines()]
     path.write_text("\n".join(",".join(reversed(r)) for r in rows) + "\n")
-    assert list(data.load(data_copy).hosting_options.host) == ["UNGA", "ITU", "CSTD"]
+    assert list(data.load(data_copy).hosting_options.host) == ["UNGA", "ITU", "CSTD", "etc."]
 
 
 # --- bad data: one error, every problem located ----------------------------------------
@@ -213,7 +241,7 @@ def test_missing_descriptor(data_copy):
 def test_truncated_row(data_copy):
     path = data_copy / "recommendations.csv"
     text = path.read_text()
-    path.write_text(text[: text.index("BODY-7") + 40])  # cut inside a quoted cell
+    path.write_text(text[: text.index("REC-10") + 40])  # cut inside a quoted cell
     p = only(problems(data_copy))
     assert p.file == "recommendations.csv" and "truncated" in p.expected
 

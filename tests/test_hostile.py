@@ -35,23 +35,26 @@ PAGES = {
     ("organizations", "note"): ["02d_organizations"],
     ("characteristics", "text"): ["02c_characteristics"],
     ("recommendations", "text"): ["03_recommendations"],
-    ("format_options", "form"): ["02b_format"],
-    ("hosting_options", "host"): ["02b_format"],
-    ("mandate_paragraphs", "paragraph"): ["01_introduction", "02_background"],
-    ("mandate_paragraphs", "text"): ["01_introduction", "02_background"],
-    ("report_structure", "number"): ["01_introduction"],
+    ("format_options", "form"): ["02b_format"],  # in the figure's alt text
+    ("hosting_options", "host"): ["02b_format"],  # in the figure's alt text
+    ("mandate_paragraphs", "text"): ["02_background"],
     ("report_structure", "title"): ["01_introduction"],
-    ("report_structure", "description"): ["01_introduction"],
-    ("statements", "text"): ["02d_organizations"],
+    ("statements", "text"): ["01_introduction", "02_background", "02d_organizations"],
+    ("table_headings", "text"): ["02a_scope_and_focus_areas", "02d_organizations"],
+    ("not_reproduced", "text"): ["annex3_source_text"],  # the source text holds it, as every quotation
+    ("not_reproduced", "reason"): ["annex3_source_text"],
     ("wgec_membership", "group"): ["01_introduction"],
     ("wgec_membership", "note"): ["01_introduction"],
+    ("wgec_membership", "source"): ["01_introduction"],
     ("corrections", "as_printed"): ["annex2_corrections"],
     ("corrections", "reading"): ["annex2_corrections"],
     ("corrections", "reason"): ["annex2_corrections"],
 }
 # Shown in the prose only for the meeting the paper is for (meeting 4: row 5 of the file).
 MEETING_ROW = {("wgec_meetings", "place"): 5 - 2, ("wgec_meetings", "venue"): 5 - 2}
-ANNEX_ONLY = {("wgec_meetings", "source"), ("wgec_membership", "source")}
+# In annex I only: the meetings' sources, and the paragraph numbers (the background names each main
+# paragraph number once: "paragraphs 35, 58 and 69 to 71").
+ANNEX_ONLY = {("wgec_meetings", "source"), ("mandate_paragraphs", "paragraph")}
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +87,10 @@ def norm(text: str) -> str:
 
 
 def page_text(html: Path, doc: str) -> str:
+    """A page's text as a reader gets it: the article, and the alt text of its figures."""
     soup = BeautifulSoup((html / "notebooks" / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
-    return norm(soup.select_one("article.bd-article").get_text(" "))
+    article = soup.select_one("article.bd-article")
+    return norm(article.get_text(" ") + " " + " ".join(img.get("alt", "") for img in article.select("img")))
 
 
 def shown(cell: str, text: str) -> bool:

@@ -68,7 +68,7 @@ def test_every_kind_of_broken_link_is_reported_with_its_page_and_target(copy):
     intro = (copy / INTRO).read_text(encoding="utf-8")
     image = re.search(r'src="(\.\./_images/[^"]+\.svg)"', intro).group(1)
     (copy / "html/notebooks" / image).unlink()  # a figure's file is missing
-    edit(copy / INTRO, 'href="#meetings"', 'href="#no-such-anchor"')  # an anchor of no element
+    edit(copy / INTRO, 'href="#fig-meetings-timeline"', 'href="#no-such-anchor"')  # an anchor of no element
     edit(copy / ORGANIZATIONS, ' id="fig-organization-matrix"', "")  # an element whose id is gone
     edit(copy / PROVENANCE, 'href="02b_format.html"', 'href="02b_missing.html"')  # a page that is not there
     edit(copy / PROVENANCE, 'href="02c_characteristics.html"', 'href="02c_characteristics.html#nowhere"')
@@ -192,7 +192,7 @@ def copytree(src, dst, *args, **kwargs):  # Sphinx's output, copied into the sta
     result = copy(src, dst, *args, **kwargs)
     if Path(dst).name == "html" and Path(dst).parent.name.startswith(".staging-"):
         page = Path(dst) / "notebooks" / "01_introduction.html"
-        page.write_text(page.read_text().replace('href="#meetings"', 'href="#no-such-anchor"'))
+        page.write_text(page.read_text().replace('href="#fig-meetings-timeline"', 'href="#no-such-anchor"'))
     return result
 
 shutil.copytree = copytree

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import WGEC, edit, run_wgec
+from conftest import WGEC, edit, edit_quote, run_wgec
 
 from wgec import paths
 
@@ -105,7 +105,7 @@ def test_an_edited_table_is_never_stale(workspace):
 def test_a_killed_build_leaves_the_last_good_outputs(workspace):
     out, data = workspace / "out", workspace / "data"
     before = hashes(out)
-    edit(data / "characteristics.csv", "Inclusive", "Inclusive of all")
+    edit_quote(data, "characteristics.csv", 159, "Inclusive", "Inclusive of all")
     process = subprocess.Popen(
         [WGEC, "build", "--data", str(data), "--out", str(out)],
         stdout=subprocess.DEVNULL,
@@ -121,13 +121,13 @@ def test_a_killed_build_leaves_the_last_good_outputs(workspace):
     assert hashes(out) == before
     result = run_wgec("build", "--data", data, "--out", out)  # and the next build just works
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "inclusive of all" in (out / "html/notebooks/02c_characteristics.html").read_text()
+    assert "Inclusive of all" in (out / "html/notebooks/02c_characteristics.html").read_text()
 
 
 def test_an_interrupted_build_says_so_and_changes_nothing(workspace):
     out, data = workspace / "out", workspace / "data"
     before = hashes(out)
-    edit(data / "characteristics.csv", "Collaborative", "Collaborative work")
+    edit_quote(data, "characteristics.csv", 164, "Collaborative", "Collaborative work")
     leftovers = set(out.glob(".staging-*"))
     process = subprocess.Popen(
         [WGEC, "build", "--data", str(data), "--out", str(out)],

@@ -109,7 +109,10 @@ def test_front_page_names_the_edition_of_the_manifest(site):
     tables = data.load()
     assert edition["data_sha256"] == data.digest(tables.data_dir, tables.descriptor)
     assert settings.un_date(__import__("datetime").date.fromisoformat(edition["date"])) in text
-    assert (f"symbol {edition['symbol']}" if edition["symbol"] else "draft, no document symbol") in text
+    date = settings.un_date(__import__("datetime").date.fromisoformat(edition["date"]))
+    assert (
+        f"symbol {edition['symbol']}, {date}" if edition["symbol"] else f"draft of {date}, no document symbol"
+    ) in text
 
 
 @pytest.mark.slow

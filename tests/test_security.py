@@ -45,7 +45,7 @@ def _problems(data_dir):
 @pytest.mark.parametrize("where", ["../levels.csv", "sub/../../levels.csv", "/etc/passwd"])
 def test_a_resource_path_out_of_the_data_directory_is_refused(data_copy, where):
     (data_copy.parent / "levels.csv").write_text((data_copy / "levels.csv").read_text())
-    _descriptor(data_copy, lambda d: d["resources"][0].update(path=where))
+    _descriptor(data_copy, lambda d: next(r for r in d["resources"] if r["name"] == "levels").update(path=where))
     [problem] = _problems(data_copy)
     assert problem.file == data.DESCRIPTOR and problem.value == where
     assert "inside the data directory" in problem.expected and "'levels'" in problem.expected

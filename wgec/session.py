@@ -18,6 +18,7 @@ from pathlib import Path
 
 _RECORD: set[str] = set()
 _GIVEN: dict = {}
+_STARTS = [0]  # how many notebooks this kernel has begun (the build runs several in one kernel)
 
 
 def begin(message: dict | None = None) -> None:
@@ -26,6 +27,14 @@ def begin(message: dict | None = None) -> None:
     _RECORD.clear()
     _GIVEN.clear()
     _GIVEN.update(message or {})
+    _STARTS[0] += 1
+
+
+def started() -> int:
+    """Which notebook of this kernel is running (0 in JupyterLab, where no one calls :func:`begin`):
+    what a notebook numbers (its footnotes) starts again at each one, so its outputs are the same
+    whichever notebooks the kernel ran before."""
+    return _STARTS[0]
 
 
 def record(key: str) -> None:

@@ -17,7 +17,7 @@ DEFAULTS = {
     "organ": "Commission on Science and Technology for Development",
     "body": "Working Group on Enhanced Cooperation",
     "symbol": "",
-    "distribution": "General",
+    "distribution": "",  # none set: the masthead has no distribution line
     "date": "",
     "original": "English",
     "meeting": None,
@@ -104,7 +104,7 @@ def check_document(raw: dict, name: str = "_config.yml") -> dict:
                 raise ConfigError(f"{name}: wgec_document.{key}: expected true or false, found {value!r}")
         elif not isinstance(value, str):
             raise ConfigError(f"{name}: wgec_document.{key}: expected text, found {value!r}")
-    if settings["distribution"] not in DISTRIBUTIONS:
+    if settings["distribution"] and settings["distribution"] not in DISTRIBUTIONS:
         raise ConfigError(
             f"{name}: wgec_document.distribution: expected one of {', '.join(DISTRIBUTIONS)}, "
             f"found {settings['distribution']!r}"

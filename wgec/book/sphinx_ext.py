@@ -125,14 +125,19 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return sorted(env.wgec_numbered & set(env.found_docs))
 
 
-def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    env = app.env
-    offsets, total = {}, 0
+def paragraph_number(env: BuildEnvironment, docname: str, local: int) -> int:
+    """The number of the ``local``-th numbered paragraph of ``docname`` in the whole report."""
+    offset = 0
     for doc in env.wgec_order:
-        offsets[doc] = total
-        total += env.wgec_counts.get(doc, 0)
+        if doc == docname:
+            break
+        offset += env.wgec_counts.get(doc, 0)
+    return offset + local
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     for marker in list(doctree.findall(para_number)):
-        number = offsets.get(marker["docname"], 0) + marker["local"]
+        number = paragraph_number(app.env, marker["docname"], marker["local"])
         marker.replace_self(nodes.inline("", f"{number}.", classes=["un-para-num"]))
 
 

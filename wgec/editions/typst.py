@@ -39,6 +39,7 @@ VARIANTS = {"pdf/ua-1": ["ua-1"], "pdf/a-3b": ["a-3b", "ua-1"]}
 LONG_RUN = 24
 TEXT_WIDTH = 595.28 - 2 * 2.2 / 2.54 * 72  # A4 less the margins of un.typ, in points
 WIDEST = 0.75  # the widest letter of Liberation Serif, in em: how many letters surely fit in a cell
+CODE = 0.7  # a letter of a code (capitals, digits, hyphens), in em, with room to spare: how wide a column of codes is
 
 
 class TypstBuildError(EditionError):
@@ -132,6 +133,7 @@ class Translator:
         self.docname = root_doc
         self.labels: dict[tuple[str, str], str] = {}
         self.footnotes: dict[tuple[str, str], nodes.footnote] = {}
+        self.hoist: list[str] | None = None  # anchors met in a table's header (see visit_table)
         self.contents_done = False
         self.run = LONG_RUN  # letters that surely fit a line (less in a table cell)
         self.depth, self.base = 0, None  # sections around the current one in its document; None: the root document
@@ -146,7 +148,10 @@ class Translator:
             if isinstance(child, nodes.footnote):
                 for ident in child["ids"]:
                     self.footnotes[(doc, ident)] = child
-            elif isinstance(child, (nodes.section, nodes.figure, nodes.table)):
+            elif isinstance(child, (nodes.section, nodes.figure, nodes.table)) or (
+                isinstance(child, nodes.target) and child["ids"] and not child.get("refuri") and not child.get("refid")
+            ):
+                # A target: an anchor in running text (a quotation, a line of the source text annex).
                 label = f"wgec-{len(set(self.labels.values())) + 1}"
                 for ident in child["ids"]:
                     self.labels[(doc, ident)] = label
@@ -328,29 +333,64 @@ class Translator:
         caption = f"{head}{self.inline(title) if title is not None else ''}"
         group = node.next_node(nodes.tgroup)
         widths = [c.get("colwidth", 1) for c in group.children if isinstance(c, nodes.colspec)]
-        columns = "(" + ", ".join(f"{w}fr" for w in widths) + ("," if len(widths) == 1 else "") + ")"
         size = 7.5 if "un-data" in node.get("classes", []) else 9
-        fits = [max(2, int((TEXT_WIDTH * w / sum(widths) - 8) / (WIDEST * size))) for w in widths]
+        # Columns of codes (wgec.report.narrative.identifier_columns) are as wide as their widest code
+        # (or heading word): a code is never broken.
+        whole = {int(c.removeprefix("un-nowrap-")) - 1 for c in node.get("classes", []) if c.startswith("un-nowrap-")}
+        sizes = {i: f"{self.code_width(group, i) * CODE * size + 8:.1f}pt" for i in whole if i < len(widths)}
+        columns = (
+            "("
+            + ", ".join(sizes.get(i, f"{w}fr") for i, w in enumerate(widths))
+            + ("," if len(widths) == 1 else "")
+            + ")"
+        )
+        fits = [
+            self.code_width(group, i)
+            if i in sizes
+            else max(2, int((TEXT_WIDTH * w / sum(widths) - 8) / (WIDEST * size)))
+            for i, w in enumerate(widths)
+        ]
         parts = []
+        hoisted: list[str] = []
         for part in group.children:
             if isinstance(part, (nodes.thead, nodes.tbody)):
+                # An anchor in a heading cell (a quotation of the contribution's own table heading) would
+                # stand on every page the header is repeated on: it goes just before the table instead.
+                self.hoist = hoisted if isinstance(part, nodes.thead) else None
                 cells = ", ".join(
-                    self.cell(entry, fits[min(i, len(fits) - 1)])
+                    self.cell(entry, fits[min(i, len(fits) - 1)], whole=i in whole and isinstance(part, nodes.tbody))
                     for row in part.children
                     for i, entry in enumerate(row.children)
                 )
                 parts.append(f"table.header({cells})" if isinstance(part, nodes.thead) else cells)
+        self.hoist = None
         table = f"table(columns: {columns}, {', '.join(p for p in parts if p)})"
         cap = f"caption: [{caption}], " if caption else ""
-        inner = f"[#set text(size: {size}pt)\n#{table}]" if size != 9 else table
-        return f"#figure({inner}, {cap}kind: table, numbering: none){self.anchor(node)}"
+        inner = f"[#set text(size: {size}pt)\n#{table}]"
+        anchors = "".join(f"#metadata(none){label}" for label in hoisted)
+        return f"{anchors}#figure({inner}, {cap}kind: table, numbering: none){self.anchor(node)}"
 
-    def cell(self, entry, fits: int) -> str:
+    @staticmethod
+    def code_width(group, column: int) -> int:
+        """The letters of the longest code in a column, or of the longest word of its heading."""
+        longest = 1
+        for part in group.children:
+            for row in part.children if isinstance(part, (nodes.thead, nodes.tbody)) else ():
+                if column < len(row.children):
+                    value = row.children[column].astext()
+                    pieces = value.split() if isinstance(part, nodes.thead) else [value]
+                    longest = max([longest, *(len(p) for p in pieces)])
+        return longest
+
+    def cell(self, entry, fits: int, whole: bool = False) -> str:
         span = entry.get("morecols", 0) + 1
         rows = entry.get("morerows", 0) + 1
-        outer, self.run = self.run, fits
+        paragraphs = [c for c in entry.children if isinstance(c, nodes.Element)]
+        whole = whole and len(paragraphs) == 1 and isinstance(paragraphs[0], nodes.paragraph)
+        outer, self.run = self.run, 10**6 if whole else fits
         try:
-            body = self.blocks(entry)
+            # A code in a box: a box is not broken across lines.
+            body = f"#box[{self.inline(paragraphs[0])}]" if whole else self.blocks(entry)
         finally:
             self.run = outer
         if span > 1 or rows > 1:
@@ -370,6 +410,11 @@ class Translator:
     def inline_node(self, node) -> str:
         if isinstance(node, nodes.Text):
             return text(_inline_space(node.astext()), self.run)
+        if isinstance(node, nodes.target) and self.anchor(node):  # an anchor in running text: links can reach it
+            if self.hoist is not None:
+                self.hoist.append(self.anchor(node))
+                return ""
+            return f"#metadata(none){self.anchor(node)}"
         if isinstance(node, SKIP):
             return ""
         name = node.tagname
@@ -380,7 +425,12 @@ class Translator:
         if name == "emphasis":
             return f"#emph[{self.inline(node)}]"
         if name in ("literal", "math"):
-            return f"#raw({string(_inline_space(node.astext()))})"
+            # Spaces as they are (a line of the source text annex is shown exactly), and in pieces,
+            # like text: a word longer than its column gets break opportunities, never runs off the page.
+            return "".join(
+                f"#raw({string(part)});" if part else "#box();"
+                for part in breakable(re.sub(r"[\n\r\t]", " ", node.astext()), self.run or LONG_RUN)
+            )
         if name == "subscript":
             return f"#sub[{self.inline(node)}]"
         if name == "superscript":

@@ -73,6 +73,7 @@ class Run:
     docs: dict = field(default_factory=dict)
     title: str = ""  # the book's title, for the print editions
     date: object = None
+    concordance: dict = field(default_factory=dict)  # the figures of the check (wgec.book.concordance)
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,7 @@ def _swap_in(run: Run) -> None:
         "symbol": run.document_settings["symbol"],
         "date": run.date.isoformat(),
         "data_sha256": run.data_digest,
-    }  # what the front page says (wgec.report.narrative.edition)
+    }  # what the front page says (notebooks/00_front_matter.md)
     report = run.report
     write_json(
         out / paths.MANIFEST,
@@ -296,6 +297,7 @@ def _swap_in(run: Run) -> None:
             "source_date": run.state["source_date"],
             "tools": run.state["tools"],
             "edition": edition,
+            "concordance": run.concordance,
             "inputs": run.state["inputs"],
             "outputs": outputs,
             "last_refresh": {"executed": report.executed, "reused": report.reused, "why": report.why},
@@ -353,3 +355,16 @@ def _sphinx(builder: str, run: Run) -> None:
     )
     if status != 0:
         raise BuildError(f"the {builder} build failed (see the messages above)")
+    if not run.concordance:  # after the first Sphinx build of a run: the gate before any output is kept
+        _concordance(run)
+
+
+def _concordance(run: Run) -> None:
+    """Gate: the report says what the contribution says — every quotation verbatim after the
+    corrections, under its part, in order, and every passage quoted or listed as not reproduced."""
+    from ..book import concordance
+
+    result = concordance.verify(run.work / "doctrees", run.tables)
+    if result.problems:
+        raise BuildError(concordance.describe(result))
+    run.concordance = result.figures()

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 import matplotlib
 
 matplotlib.use("Agg")
+import itertools
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
@@ -97,56 +99,70 @@ def focus_areas_by_level(tables):
     return fig
 
 
-def _organizations(tables) -> pd.DataFrame:
-    """Organizations in the order a reader meets them: UN entities, then forums."""
-    roles = tables.organization_roles.merge(
-        tables.levels[["id", "position"]].rename(columns={"id": "level", "position": "level_position"}), on="level"
-    )
-    first = roles.sort_values(["level_position", "position"]).drop_duplicates("organization")
-    order = {org: i for i, org in enumerate(first.organization)}
-    orgs = tables.organizations.copy()
-    orgs["order"] = orgs.acronym.map(order).fillna(len(order))
-    orgs["forum"] = orgs.kind == "forum"
-    return orgs.sort_values(["forum", "order", "acronym"])
+def _organizations(tables) -> tuple[list[str], list[str]]:
+    """The organizations of the contribution's table: those of its first column (UN agencies),
+    then those of the others (forums), each in the order a reader meets them."""
+    from .narrative import columns, organizations_in
+
+    cols = columns(tables)
+    first = organizations_in(tables, cols[0]) if cols else []
+    rest = [o for c in cols[1:] for o in organizations_in(tables, c) if o not in first]
+    return first, list(dict.fromkeys(rest))
 
 
 def organization_matrix(tables):
-    """Figure 2: which organization the contribution names at which level."""
+    """Figure 2: which organization the contribution names at which level, in which column of its
+    table; a name that stands on an uncertain reading carries the mark, at the level it is uncertain."""
+    from .narrative import MARK, columns, label, role_readings
+
     levels = _levels(tables)
-    orgs = _organizations(tables)
+    first, rest = _organizations(tables)
+    orgs = first + rest
     roles = tables.organization_roles
+    cols = columns(tables)
+    hedged = role_readings(tables)
     with style():
         fig, ax = plt.subplots(figsize=(WIDTH, 0.3 * len(orgs) + 1.6))
-        rows = {acr: i for i, acr in enumerate(orgs.acronym)}
-        cols = {lid: j for j, lid in enumerate(levels.id)}
+        rows = {acr: i for i, acr in enumerate(orgs)}
+        where = {lid: j for j, lid in enumerate(levels.id)}
         for role in roles.itertuples():
-            forum = role.column == "Forums"
+            second = cols.index(role.column) > 0
             ax.scatter(
-                cols[role.level],
+                where[role.level],
                 rows[role.organization],
                 s=110,
-                marker="o" if forum else "s",
+                marker="o" if second else "s",
                 linewidths=1.6,
-                facecolors="white" if forum else BLUE,
-                edgecolors=VERMILION if forum else BLUE,
+                facecolors="white" if second else BLUE,
+                edgecolors=VERMILION if second else BLUE,
                 zorder=3,
             )
-        n_un = int((~orgs.forum).sum())
-        if 0 < n_un < len(orgs):
-            ax.axhline(n_un - 0.5, color=GREY, linewidth=0.8, linestyle=":")
-        ax.set_xticks(list(cols.values()), [_wrap(n, 16) for n in levels.name])
-        ax.set_yticks(list(rows.values()), [_wrap(acr, 30, 1) for acr in rows])
-        ax.set_xlim(-0.5, len(cols) - 0.5)
+            if (role.level, role.organization) in hedged:
+                ax.text(where[role.level] + 0.12, rows[role.organization], MARK, va="center", fontsize=9)
+        if 0 < len(first) < len(orgs):
+            ax.axhline(len(first) - 0.5, color=GREY, linewidth=0.8, linestyle=":")
+        ax.set_xticks(list(where.values()), [_wrap(n, 16) for n in levels.name])
+        ax.set_yticks(list(rows.values()), [_wrap(label(tables, acr), 30, 1) for acr in rows])
+        ax.set_xlim(-0.5, len(where) - 0.5)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.xaxis.tick_top()
         ax.grid(True, color="#dddddd", linewidth=0.6, zorder=0)
         ax.tick_params(length=0)
         for side in ("left", "bottom", "top", "right"):
             ax.spines[side].set_visible(False)
-        ax.scatter([], [], marker="s", s=80, color=BLUE, label="UN agencies column")
-        ax.scatter(
-            [], [], marker="o", s=80, facecolors="white", edgecolors=VERMILION, linewidths=1.6, label="Forums column"
-        )
+        if cols:
+            ax.scatter([], [], marker="s", s=80, color=BLUE, label=_wrap(f"column “{cols[0]}”", 40, 1))
+        if len(cols) > 1:
+            ax.scatter(
+                [],
+                [],
+                marker="o",
+                s=80,
+                facecolors="white",
+                edgecolors=VERMILION,
+                linewidths=1.6,
+                label=_wrap(f"column “{cols[1]}”", 40, 1),
+            )
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False)
         fig.tight_layout()
     return fig
@@ -181,68 +197,96 @@ def _column(ax, x, labels, colour, fill, width=0.26, wrap=22, line=0.028):
 
 
 def organization_network(tables):
-    """Figure 3: UN entities (left) and forums (right) linked to the levels they are named at."""
+    """Figure 3: the organizations of the first column of the contribution's table (left) and of
+    the other (right) linked to the levels they are named at (middle)."""
+    from .narrative import columns, label
+
     levels = _levels(tables)
-    orgs = _organizations(tables)
+    first, rest = _organizations(tables)
     roles = tables.organization_roles
-    un = list(orgs[~orgs.forum].acronym)
-    forums = list(orgs[orgs.forum].acronym)
+    cols = columns(tables)
     with style():
-        fig, ax = plt.subplots(figsize=(WIDTH, max(len(un), len(forums), len(levels)) * 0.32 + 1.2))
+        fig, ax = plt.subplots(figsize=(WIDTH, max(len(first), len(rest), len(levels)) * 0.32 + 1.2))
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.06)
         ax.axis("off")
-        left = _column(ax, 0.14, un, BLUE, "#e6f1f8")
+        left = _column(ax, 0.14, [label(tables, o) for o in first], BLUE, "#e6f1f8")
         mid = _column(ax, 0.5, list(levels.name), "black", "#f2f2f2", width=0.3)
-        right = _column(ax, 0.86, forums, VERMILION, "white")
+        right = _column(ax, 0.86, [label(tables, o) for o in rest], VERMILION, "white")
         names = dict(zip(levels.id, levels.name))
         for role in roles.itertuples():
             y_level = mid[names[role.level]]
-            if role.organization in left:
-                ax.plot([0.27, 0.35], [left[role.organization], y_level], color=BLUE, linewidth=1, zorder=1)
-            elif role.organization in right:
+            shown = label(tables, role.organization)
+            if role.organization in first:
+                ax.plot([0.27, 0.35], [left[shown], y_level], color=BLUE, linewidth=1, zorder=1)
+            elif shown in right:
                 ax.plot(
                     [0.65, 0.73],
-                    [y_level, right[role.organization]],
+                    [y_level, right[shown]],
                     color=VERMILION,
                     linewidth=1.2,
                     linestyle=(0, (4, 2)),
                     zorder=1,
                 )
-        for x, head in ((0.14, "UN entities"), (0.5, "Level"), (0.86, "Forums")):
-            ax.text(x, 1.04, head, ha="center", va="center", fontsize=10, fontweight="bold")
+        heads = [(0.14, cols[0] if cols else ""), (0.5, "Level"), (0.86, cols[1] if len(cols) > 1 else "")]
+        for x, head in heads:
+            ax.text(x, 1.04, _wrap(head, 22, 1), ha="center", va="center", fontsize=10, fontweight="bold")
         fig.tight_layout()
     return fig
 
 
 def format_path(tables):
-    """Figure 4: the forms the body/mechanism could take, and the evolutionary path between them."""
+    """Figure 4: the forms the body/mechanism could take and the evolutionary path, each group
+    headed by the contribution's own words ("could be", "beginning with", "later evolves into")."""
     forms = tables.format_options.sort_values("position")
-    start = list(forms[forms.stage == "starting form"].form)
-    end = list(forms[forms.stage == "end form"].form)
+    groups = list(dict.fromkeys(forms.wording))
     hosts = list(tables.hosting_options.sort_values("position").host)
+    most = max([int((forms.wording == g).sum()) for g in groups] + [1])
     with style():
-        fig, ax = plt.subplots(figsize=(WIDTH, max(len(start), len(end), 1) * 0.9 + 1.3))
+        fig, ax = plt.subplots(figsize=(WIDTH, most * 0.9 + 1.3))
         ax.set_xlim(0, 1)
-        ax.set_ylim(-0.22 if hosts else 0, 1.08)
+        ax.set_ylim(-0.22 if hosts else 0, 1.1)
         ax.axis("off")
-        line = 0.5 / (max(len(start), len(end), 1) * 4)
-        ys_start = _column(ax, 0.2, start, ORANGE, "#fdf1d9", width=0.36, wrap=34, line=line) if start else {}
-        ys_end = _column(ax, 0.8, end, BLUE, "#e6f1f8", width=0.36, wrap=34, line=line) if end else {}
-        ax.text(0.2, 1.05, "Starting form", ha="center", fontsize=10, fontweight="bold")
-        ax.text(0.8, 1.05, "End form", ha="center", fontsize=10, fontweight="bold")
-        for y0 in ys_start.values():
-            for y1 in ys_end.values():
-                ax.add_patch(
-                    FancyArrowPatch(
-                        (0.39, y0), (0.61, y1), arrowstyle="-|>", mutation_scale=14, color=GREY, linewidth=1.2
+        line = 0.5 / (most * 4)
+        n = max(len(groups), 1)
+        xs = [(i + 0.5) / n for i in range(n)]
+        width = 0.9 / n - 0.04
+        placed = []
+        for i, (x, group) in enumerate(zip(xs, groups)):
+            colour, fill = [(GREY, "#f2f2f2"), (ORANGE, "#fdf1d9"), (BLUE, "#e6f1f8")][min(i, 2)]
+            ys = _column(
+                ax,
+                x,
+                list(forms[forms.wording == group].form),
+                colour,
+                fill,
+                width=width,
+                wrap=max(int(width * 60), 12),
+                line=line,
+            )
+            ax.text(x, 1.06, _wrap(f"“{group}”", 28, 1), ha="center", fontsize=10, fontweight="bold")
+            placed.append((x, ys))
+        for (x0, ys0), (x1, ys1) in itertools.pairwise(placed):  # the path: each form into the next group's
+            for y0 in ys0.values():
+                for y1 in ys1.values():
+                    ax.add_patch(
+                        FancyArrowPatch(
+                            (x0 + width / 2, y0),
+                            (x1 - width / 2, y1),
+                            arrowstyle="-|>",
+                            mutation_scale=14,
+                            color=GREY,
+                            linewidth=1.2,
+                        )
                     )
-                )
-        if ys_start and ys_end:
-            ax.text(0.5, 1.0, "evolves into", ha="center", va="center", fontsize=9.5, style="italic")
         if hosts:
             ax.text(
-                0.2, -0.12, _wrap("Possible hosts: " + ", ".join(hosts), 40, 4), ha="center", va="center", fontsize=9.5
+                0.5,
+                -0.12,
+                _wrap("Its hosting in an appropriate UN organization “like” " + ", ".join(hosts), 80, 3),
+                ha="center",
+                va="center",
+                fontsize=9.5,
             )
         fig.tight_layout()
     return fig

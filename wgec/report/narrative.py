@@ -1,50 +1,256 @@
-"""Sentences from data: every number, list and name in the report's prose is computed here.
+"""Facts computed from the tables, and the reusable pieces the notebooks' sentences are made of.
 
-Functions return MyST Markdown. Every string that comes from a table goes through
-:func:`wgec.report.page.md`, so it reaches the page as literal text. Numbers follow UN
-style: one to nine in words, 10 and above in figures.
+The sentences themselves are written in the notebooks (``page.say("... {areas} ...",
+areas=...)``); this module gives them their values: counts, lists of names (escaped, with the
+mark of an uncertain reading where it belongs), the passages of the contribution to quote
+(:class:`wgec.report.quotes.Passage`), the rows of the report's tables, and alt text.
+
+Only the source's categories: organizations are grouped by the columns of the contribution's
+own table ("UN agencies", "Forums"), levels are its row headings, forms of the body/mechanism
+are introduced by its own words ("could be", "beginning with", "later evolves into").
+
+Hedges travel: a name that stands on a reading of the OCR text made with less than certain
+confidence (``corrections.csv``) carries :data:`MARK` and a note wherever it is printed — in
+prose (:func:`name`), in tables (:func:`organization_table`), in the charts and their alt text
+(:func:`label`, :func:`alt_name`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
 from ..settings import un_date
-from .page import md
-from .words import capital, count, date_range, join, lines, lower_first, number, ordinal
+from .page import RawMd, footnote, md
+from .quotes import LINES, SOURCE_LINE, TITLE, WHERE, Passage, bullets, cell, cells
+from .words import capital, count, date_range, in_series, join, line_range, lines, lower_first, number, ordinal
+from .words import paragraphs as paragraph_list
+from .words import span as line_span
+
+MARK = "[?]"  # after a name read with less than certain confidence
 
 
-def source_note(spec: str) -> str:
-    return f"Contribution, {lines(spec)} (see annex III)."
+# --- the contribution's parts ---------------------------------------------------------------
 
 
-def with_notes(text: str, notes: Sequence[str], key: str) -> str:
-    """A paragraph with footnotes (the markers follow the punctuation, as in UN English)."""
-    refs = "".join(f"[^{key}-{i}]" for i in range(1, len(notes) + 1))
-    defs = "\n".join(f"[^{key}-{i}]: {note}" for i, note in enumerate(notes, start=1))
-    return f"{text}{refs}\n\n{defs}" if notes else text
+def parts(tables) -> pd.DataFrame:
+    """The contribution's parts in the order of the text, each with its first and last line."""
+    frame = tables.parts.copy()
+    frame["first"] = [line_range(s).start for s in frame.source_lines]
+    frame = frame.sort_values("first")
+    total = len(tables.source_lines())
+    frame["last"] = [*list(frame["first"].iloc[1:] - 1), total]
+    return frame
 
 
-# --- levels and focus areas ----------------------------------------------------------
+def part_of(tables, line: int):
+    """The part a line of the contribution stands in (the last whose heading comes before it), or None."""
+    found = None
+    for part in parts(tables).itertuples():
+        if part.first <= line:
+            found = part
+    return found
 
 
-def _levels(tables) -> pd.DataFrame:
+def heading(tables, part_id: str, number: bool = True) -> Passage:
+    """A part's heading, with its number, as a passage."""
+    row = tables.parts.set_index("id").loc[part_id]
+    return Passage(str(row["heading"]), str(row["source_lines"]), "heading", str(row["number"]) if number else "")
+
+
+def text_under(tables, section: str) -> list[Passage]:
+    """What the contribution's parts give for one section of its draft structure, with their headings."""
+    return [p for part in parts(tables).itertuples() if part.outline == section for p in text_of(tables, part.id)]
+
+
+def references(tables) -> RawMd:
+    """'Tunis Agenda, paragraphs 35, 58 and 69 to 71; General Assembly resolution 70/125, paragraphs 64 and 65'."""
+    frame = tables.mandate_paragraphs.sort_values("position")
+    out = []
+    for instrument in dict.fromkeys(frame.instrument):
+        mine = list(frame[frame.instrument == instrument].paragraph)
+        listed = paragraph_list(mine)
+        word = "paragraph" if len({str(p).split()[0] for p in mine}) == 1 else "paragraphs"
+        out.append(f"{md(instrument)}, {word} {md(listed)}")
+    return RawMd("; ".join(out))
+
+
+def text_of(tables, part_id: str, with_heading: bool = True) -> list[Passage]:
+    """The running text of a part, in the contribution's order: its statements and the paragraphs
+    of the texts it gives (``mandate_paragraphs``), under its heading."""
+    part = parts(tables).set_index("id").loc[part_id]
+    found = []
+    statements = tables.statements[tables.statements.part == part_id].sort_values("position")
+    found += [Passage(str(r.text), str(r.source_lines)) for r in statements.itertuples()]
+    for r in tables.mandate_paragraphs.sort_values("position").itertuples():
+        if part["first"] <= line_range(r.source_lines).start <= part["last"]:
+            found.append(Passage(str(r.text), str(r.source_lines), label="" if pd.isna(r.label) else str(r.label)))
+    found.sort(key=lambda p: line_range(p.lines).start)
+    return ([heading(tables, part_id)] if with_heading else []) + found
+
+
+def top_parts(tables) -> pd.DataFrame:
+    """The contribution's parts of the first level (I, II, III), in order."""
+    frame = parts(tables)
+    return frame[frame.parent.isna()]
+
+
+def outline_rows(tables) -> list[list[RawMd]]:
+    """The draft structure the contribution proposes (its part II), as quoted cells: number, title."""
+    rows = []
+    for s in tables.report_structure.sort_values("position").itertuples():
+        rows.append(
+            [cell(Passage(str(s.number), str(s.source_lines))), cell(Passage(str(s.title), str(s.source_lines)))]
+        )
+    return rows
+
+
+def sections_without_text(tables) -> pd.DataFrame:
+    """Sections of the proposed structure that no part of the contribution gives text for."""
+    structure = tables.report_structure.sort_values("position")
+    return structure[~structure.id.isin(tables.parts.outline)]
+
+
+def passages_on(tables, *names: str) -> list[Passage]:
+    """The paragraphs of part 3 (``recommendations``) that hold the rows of the tables named:
+    what the contribution says, in its recommendations, on the format of the body/mechanism."""
+    wanted = {n for name in names for spec in tables[name].source_lines for n in line_range(spec)}
+    found = []
+    for r in tables.recommendations.sort_values("position").itertuples():
+        if wanted & set(line_range(r.source_lines)):
+            found.append(Passage(str(r.text), str(r.source_lines)))
+    return found
+
+
+def items(frame, text: str = "text") -> list[Passage]:
+    """Rows as the items of a list, in order."""
+    return [Passage(str(r[text]), str(r["source_lines"]), "item") for r in frame.to_dict("records")]
+
+
+def recommendations(tables) -> list[Passage]:
+    return [
+        Passage(str(r.text), str(r.source_lines)) for r in tables.recommendations.sort_values("position").itertuples()
+    ]
+
+
+def table_heading(tables, part: str, kind: str, level: str | None = None) -> list[Passage]:
+    frame = tables.table_headings
+    mine = frame[(frame.part == part) & (frame.kind == kind)]
+    if level is not None:
+        mine = mine[mine.level == level]
+    return [Passage(str(r.text), str(r.source_lines)) for r in mine.sort_values("position").itertuples()]
+
+
+# --- uncertain readings ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A reading of the OCR text applied with less than certain confidence."""
+
+    line: int
+    as_printed: str
+    reading: str
+    confidence: str
+    reason: str
+
+
+def uncertain_readings(tables) -> list[Reading]:
+    fixes = tables.corrections
+    mine = fixes[fixes.applied & fixes.confidence.notna() & (fixes.confidence != "certain")]
+    return [
+        Reading(int(f.line), str(f.as_printed), str(f.reading), str(f.confidence), str(f.reason))
+        for f in mine.sort_values(["line", "id"]).itertuples()
+    ]
+
+
+def readings_in(tables, text: str, spec: str) -> list[Reading]:
+    """The uncertain readings a passage's text stands on: on its lines, and in its words."""
+    on = set(line_range(spec))
+    return [r for r in uncertain_readings(tables) if r.line in on and r.reading in str(text)]
+
+
+def role_readings(tables) -> dict[tuple[str, str], list[Reading]]:
+    """(level, organization) -> the uncertain readings its name in that cell stands on."""
+    out = {}
+    for r in tables.organization_roles.itertuples():
+        found = readings_in(tables, r.organization, r.source_lines)
+        if found:
+            out[(r.level, r.organization)] = found
+    return out
+
+
+def organization_readings(tables) -> dict[str, list[Reading]]:
+    """organization -> the uncertain readings any of its mentions stands on."""
+    out: dict[str, list[Reading]] = {}
+    for (_, org), found in role_readings(tables).items():
+        out.setdefault(org, []).extend(r for r in found if r not in out.get(org, []))
+    for r in tables.organizations.itertuples():
+        for reading in readings_in(tables, r.acronym, r.source_lines):
+            if reading not in out.get(r.acronym, []):
+                out.setdefault(r.acronym, []).append(reading)
+    return out
+
+
+def hedge_note(reading: Reading) -> RawMd:
+    """What the mark means for one name (Markdown, data escaped)."""
+    return RawMd(
+        f"{md(MARK)} Printed “{md(reading.as_printed)}” ({lines(str(reading.line))}) and read as "
+        f"“{md(reading.reading)}”, with {md(reading.confidence)} confidence: {md(reading.reason)} "
+        "(annex II)."
+    )
+
+
+def hedge_plain(reading: Reading) -> str:
+    """The same note as plain text (alt text): 'uncertain reading of the printed “UNDECA”, line 207, medium confidence'."""
+    return (
+        f"uncertain reading of the printed “{reading.as_printed}”, {lines(str(reading.line))}, "
+        f"{reading.confidence} confidence"
+    )
+
+
+def name(tables, acronym: str, level: str | None = None) -> RawMd:
+    """An organization's acronym for a sentence: escaped, and marked with a footnote when it stands
+    on an uncertain reading (at ``level``, or anywhere when no level is given)."""
+    found = role_readings(tables).get((level, acronym), []) if level else organization_readings(tables).get(acronym, [])
+    text = md(acronym)
+    for reading in found:
+        text += " " + md(MARK) + footnote(hedge_note(reading), key="reading")
+    return RawMd(text)
+
+
+def label(tables, acronym: str) -> str:
+    """An organization's label in a chart: plain, with the mark when any mention is uncertain."""
+    return f"{acronym} {MARK}" if acronym in organization_readings(tables) else str(acronym)
+
+
+def alt_name(tables, acronym: str) -> str:
+    """An organization's name in alt text: plain, with the hedge in words."""
+    found = organization_readings(tables).get(acronym, [])
+    return f"{acronym} ({'; '.join(hedge_plain(r) for r in found)})" if found else str(acronym)
+
+
+# --- levels and focus areas ----------------------------------------------------------------------
+
+
+def levels(tables) -> pd.DataFrame:
     return tables.levels.sort_values("position")
 
 
-def level_phrase(name: str) -> str:
-    return f"the {md(lower_first(name))} level"
+def level_phrase(level_name: str) -> str:
+    """'the content level' (the contribution's row heading, lower-cased mid-sentence), escaped."""
+    return f"the {md(lower_first(level_name))} level"
 
 
 def focus_area_counts(tables) -> pd.DataFrame:
-    """Per level, in order: name, number of focus areas, whether the list is left open."""
+    """Per level, in order: id, name, number of focus areas, whether the list is left open."""
     areas = tables.focus_areas
     rows = []
-    for level in _levels(tables).itertuples():
+    for level in levels(tables).itertuples():
         mine = areas[areas.level == level.id]
         rows.append(
             {
@@ -57,407 +263,346 @@ def focus_area_counts(tables) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "name", "areas", "open"])
 
 
-def scope_summary(tables) -> str:
+def open_marker(tables) -> str:
+    """The words that leave a list open ("Etc."), as printed."""
+    areas = tables.focus_areas
+    marker = areas[areas.kind == "list continues"].text
+    return str(marker.iloc[0]) if len(marker) else ""
+
+
+def open_levels(tables) -> RawMd:
+    """'the social-economic development level': the levels whose list of focus areas is left open."""
     counts = focus_area_counts(tables)
-    total = int(counts.areas.sum())
-    parts = [f"{count(int(r.areas), 'focus area')} at {level_phrase(r.name)}" for r in counts.itertuples()]
-    text = (
-        f"The contribution proposes {count(total, 'focus area')} of enhanced cooperation at "
-        f"{count(len(counts), 'level')} of international public policy issues pertaining to the Internet: "
-        f"{join(parts)} ({{numref}}`fig-focus-areas-by-level`)."
-    )
-    opened = [level_phrase(r.name) for r in counts.itertuples() if r.open]
-    if opened:
-        text += f" The list for {join(opened)} is left open, ending with “{md(_open_marker(tables))}”."
-    if total:
-        top = counts[counts.areas == counts.areas.max()]
-        if len(top) == len(counts) and len(counts) > 1:
-            text += f" Each level has {count(int(top.areas.iloc[0]), 'focus area')}."
-        else:
-            names = join(level_phrase(n) for n in top.name)
-            verb = "has" if len(top) == 1 else "share"
-            text += f" {capital(names)} {verb} the most, with {number(int(top.areas.iloc[0]))}."
-    empty = counts[counts.areas == 0]
-    if len(empty):
-        text += f" No focus area is listed for {join(level_phrase(n) for n in empty.name)}."
-    return text
+    return RawMd(join(level_phrase(r.name) for r in counts.itertuples() if r.open))
 
 
-def _open_marker(tables) -> str:
-    areas = tables.focus_areas
-    return areas[areas.kind == "list continues"].text.iloc[0]
-
-
-def focus_area_list(tables, level_id: str) -> str:
-    """One level's focus areas as a bulleted list, each with its source line as a footnote."""
-    areas = tables.focus_areas
-    mine = areas[(areas.level == level_id) & (areas.kind == "focus area")].sort_values("position")
-    if mine.empty:
-        return "*None listed.*"
-    return "\n".join(f"- {md(a.text)}" for a in mine.itertuples())
-
-
-def level_intro(tables, level_id: str) -> str:
-    counts = focus_area_counts(tables).set_index("id")
-    row = counts.loc[level_id]
-    areas = tables.focus_areas
-    mine = areas[areas.level == level_id]
-    spec = _span(mine.source_lines)
-    text = (
-        f"At {level_phrase(row['name'])}, the contribution lists "
-        f"{count(int(row['areas']), 'focus area')}" + (", and leaves the list open" if row["open"] else "") + ":"
-    )
-    return with_notes(text, [source_note(spec)] if spec else [], f"lvl-{level_id}")
-
-
-def _span(specs: Iterable[str]) -> str:
-    numbers = []
-    for spec in specs:
-        start, _, end = str(spec).partition("-")
-        numbers += [int(start), int(end or start)]
-    if not numbers:
-        return ""
-    low, high = min(numbers), max(numbers)
-    return f"{low}-{high}" if high != low else str(low)
-
-
-def alt_focus_areas_by_level(tables) -> str:
+def per_level(tables, figures: bool) -> RawMd:
+    """'4 at the infrastructural level, 10 at the content level and 7 at the social-economic
+    development level', in one number style."""
     counts = focus_area_counts(tables)
-    parts = [f"{r.name}: {r.areas}" + (" (list left open)" if r.open else "") for r in counts.itertuples()]
-    return f"Horizontal bar chart of the number of focus areas per level. {'; '.join(parts)}."
-
-
-# --- organizations ------------------------------------------------------------------
-
-
-def organization_summary(tables) -> str:
-    orgs = tables.organizations
-    roles = tables.organization_roles
-    levels = _levels(tables)
-    un = orgs[orgs.kind == "UN entity"]
-    forums = orgs[orgs.kind == "forum"]
-    text = (
-        f"The contribution names {count(len(orgs), 'organization')} to be involved in enhanced "
-        f"cooperation: {count(len(un), 'United Nations entity', 'United Nations entities')} and "
-        f"{count(len(forums), 'forum')} ({{numref}}`tab-organizations`, {{numref}}`fig-organization-matrix` "
-        "and {numref}`fig-organization-network`)."
-    )
-    per_org = roles.groupby("organization")["level"].nunique()
-    everywhere = sorted(per_org[per_org == len(levels)].index)
-    several = sorted(per_org[(per_org > 1) & (per_org < len(levels))].index)
-    if everywhere and len(levels) > 1:
-        verb = "is" if len(everywhere) == 1 else "are"
-        text += f" {join(md(o) for o in everywhere)} {verb} named at every level."
-    if several:
-        verb = "is" if len(several) == 1 else "are"
-        text += f" {join(md(o) for o in several)} {verb} named at more than one level."
-    per_level = roles[roles.column == "UN agencies"].groupby("level").organization.nunique()
-    if len(per_level):
-        top = per_level[per_level == per_level.max()].index
-        names = dict(zip(levels.id, levels.name))
-        text += (
-            f" {capital(join(level_phrase(names[level]) for level in top))} "
-            f"{'names' if len(top) == 1 else 'each name'} the most United Nations entities, "
-            f"{number(int(per_level.max()))}."
+    return RawMd(
+        join(
+            f"{number(int(r.areas), figures) if r.areas else 'none'} at {level_phrase(r.name)}"
+            for r in counts.itertuples()
         )
-    return text
-
-
-def organizations_at_level(tables, level_id: str) -> str:
-    """'At the content level: UNESCO and UNCTAD among the UN agencies; WSIS Forum, IGF and HLPF as forums.'"""
-    roles = tables.organization_roles
-    mine = roles[roles.level == level_id].sort_values("position")
-    name = tables.levels.set_index("id").loc[level_id, "name"]
-    un = [md(o) for o in mine[mine.column == "UN agencies"].organization]
-    forums = [md(o) for o in mine[mine.column == "Forums"].organization]
-    parts = []
-    if un:
-        parts.append(f"{join(un)} among the United Nations agencies")
-    if forums:
-        parts.append(f"{join(forums)} among the forums")
-    body = "; ".join(parts) if parts else "no organization"
-    spec = _span(mine.source_lines)
-    return with_notes(
-        f"At {level_phrase(name)}, the contribution names {body}.",
-        [source_note(spec)] if spec else [],
-        f"org-{level_id}",
     )
 
 
-def alt_organization_matrix(tables) -> str:
-    levels = _levels(tables)
-    roles = tables.organization_roles
-    parts = []
-    for level in levels.itertuples():
-        mine = roles[roles.level == level.id].sort_values(["column", "position"], ascending=[False, True])
-        un = list(mine[mine.column == "UN agencies"].organization)
-        forums = list(mine[mine.column == "Forums"].organization)
-        parts.append(f"{level.name}: UN agencies {', '.join(un) or 'none'}; forums {', '.join(forums) or 'none'}")
-    return (
-        "Matrix of organizations (rows) by level (columns); a filled square marks the UN agencies column, "
-        f"a hollow circle the forums column. {'. '.join(parts)}."
+def focus_area_table(tables) -> tuple[list[RawMd], list[list[RawMd]], str]:
+    """The contribution's table of section 2.1: its column headings, one row per level (the
+    level's row heading, its focus areas as a list, the words that leave it open included), and
+    the lines the table stands on."""
+    part = part_of(tables, line_range(tables.levels.source_lines.iloc[0]).start).id
+    headings = table_heading(tables, part, "column")
+    header = [cell(p) for p in headings]
+    rows = []
+    areas = tables.focus_areas
+    for level in levels(tables).itertuples():
+        mine = areas[areas.level == level.id].sort_values("position")
+        listed = items(mine)
+        rows.append([cell(Passage(str(level.name), str(level.source_lines))), bullets(listed) if listed else None])
+    spec = line_span([p.lines for p in headings] + list(tables.levels.source_lines) + list(areas.source_lines))
+    return header, rows, spec
+
+
+def alt_focus_areas(tables) -> str:
+    """'Infrastructural: 4; Content: 10; Social-economic development: 7, and the list ends with “Etc.”'."""
+    marker = open_marker(tables)
+    return "; ".join(
+        f"{r.name}: {r.areas}" + (f", and the list ends with “{marker}”" if r.open else "")
+        for r in focus_area_counts(tables).itertuples()
     )
 
 
-def alt_organization_network(tables) -> str:
+# --- organizations -------------------------------------------------------------------------------
+
+
+def columns(tables) -> list[str]:
+    """The columns of the contribution's table that hold organizations, in order ("UN agencies", "Forums")."""
     roles = tables.organization_roles
-    per_org = roles.groupby("organization")["level"].nunique()
-    orgs = tables.organizations
-    un = orgs[orgs.kind == "UN entity"].acronym
-    forums = orgs[orgs.kind == "forum"].acronym
-    return (
-        f"Diagram linking {len(un)} UN entities on the left and {len(forums)} forums on the right to the "
-        f"{len(tables.levels)} levels in the middle. "
-        + "; ".join(
-            f"{o} is linked to {per_org.get(o, 0)} level{'s' if per_org.get(o, 0) != 1 else ''}"
-            for o in list(un) + list(forums)
+    part = part_of(tables, line_range(roles.source_lines.iloc[0]).start).id if len(roles) else None
+    headings = [p.text for p in table_heading(tables, part, "column")] if part else []
+    used = list(dict.fromkeys(roles.column))
+    return [h for h in headings if h in used] + [c for c in used if c not in headings]
+
+
+def column_heading(tables, column: str) -> RawMd:
+    """A column of the contribution's table named in a sentence: its heading quoted (a passage
+    quoted again), or, when the table's headings do not give it, the name in quotation marks."""
+    from .quotes import inline
+
+    frame = tables.table_headings
+    found = frame[(frame.kind == "column") & (frame.text == column)]
+    if found.empty:
+        return RawMd(f"“{md(column)}”")
+    return inline(Passage(str(found.text.iloc[0]), str(found.source_lines.iloc[0])), elsewhere=True)
+
+
+def organizations_in(tables, column: str) -> list[str]:
+    """The organizations of one column, in the order a reader meets them (level by level)."""
+    roles = ordered_roles(tables)
+    return list(dict.fromkeys(roles[roles.column == column].organization))
+
+
+def ordered_roles(tables) -> pd.DataFrame:
+    order = {lid: i for i, lid in enumerate(levels(tables).id)}
+    roles = tables.organization_roles.copy()
+    roles["level_order"] = roles.level.map(order)
+    return roles.sort_values(["level_order", "position"])
+
+
+def organization_order(tables) -> list[str]:
+    """Every organization, column by column, in the order a reader meets them."""
+    return [o for column in columns(tables) for o in organizations_in(tables, column)]
+
+
+def organization_table(tables) -> tuple[list[RawMd], list[list[RawMd]], str]:
+    """The contribution's table of section 2.4: its column headings, and per level its row heading
+    and the names in each column, as printed (after the corrections), an uncertain reading marked."""
+    roles = ordered_roles(tables)
+    part = part_of(tables, line_range(roles.source_lines.iloc[0]).start).id
+    headings = table_heading(tables, part, "column")
+    header = [cell(p) for p in headings]
+    hedged = role_readings(tables)
+    rows = []
+    for level in levels(tables).itertuples():
+        row_heading = table_heading(tables, part, "row", level.id)
+        row = [cell(row_heading[0]) if row_heading else RawMd(md(level.name))]
+        for column in columns(tables):
+            mine = roles[(roles.level == level.id) & (roles.column == column)]
+            names = [
+                Passage(
+                    str(r.organization),
+                    str(r.source_lines),
+                    mark=(" " + md(MARK)) if (level.id, r.organization) in hedged else "",
+                )
+                for r in mine.itertuples()
+            ]
+            row.append(cells(names) if names else None)
+        rows.append(row)
+    spec = line_span(
+        [p.lines for p in headings]
+        + list(tables.table_headings.source_lines[tables.table_headings.part == part])
+        + list(roles.source_lines)
+    )
+    return header, rows, spec
+
+
+def per_column(tables, figures: bool) -> RawMd:
+    """'12 in its column “UN agencies” and 3 in its column “Forums”' (the headings quoted)."""
+    return RawMd(
+        join(
+            f"{number(len(organizations_in(tables, c)), figures)} in its column {column_heading(tables, c)}"
+            for c in columns(tables)
         )
-        + "."
     )
 
 
-# --- characteristics ----------------------------------------------------------------
-
-
-def characteristics_summary(tables) -> str:
-    chars = tables.characteristics.sort_values("position")
-    items = [md(lower_first(t)) for t in chars.text]
-    text = (
-        f"The contribution lists {count(len(chars), 'high-level characteristic')} of enhanced "
-        f"cooperation: {join(items)}."
-    )
-    echoes = characteristic_echoes(tables)
-    if echoes:
-        parts = [f"“{md(lower_first(c))}” ({md(where)})" for c, where in echoes]
-        text += (
-            f" {capital(number(len(echoes)))} of them echo the wording of the texts the contribution "
-            f"recalls: {join(parts)}."
+def unsure(tables) -> RawMd:
+    """'“UNDRP” read as “UNDP” (high confidence) and “UNDECA” read as “UNDESA” (medium confidence)'."""
+    return RawMd(
+        join(
+            f"“{md(r.as_printed)}” read as “{md(r.reading)}” ({md(r.confidence)} confidence)"
+            for r in uncertain_readings(tables)
         )
-    return text
-
-
-def characteristic_echoes(tables) -> list[tuple[str, str]]:
-    """Characteristics (of two words or more) whose wording appears in a recalled mandate paragraph."""
-    found = []
-    mandates = tables.mandate_paragraphs.sort_values("position")
-    for text in tables.characteristics.sort_values("position").text:
-        if len(str(text).split()) < 2:
-            continue  # a single word ("International") matches too loosely to be an echo
-        for m in mandates.itertuples():
-            if str(text).lower() in str(m.text).lower():
-                found.append((text, citation(m.instrument, m.paragraph)))
-                break
-    return found
-
-
-def citation(instrument: str, paragraph: str) -> str:
-    return f"{instrument}, para. {paragraph}"
-
-
-# --- mandate and meetings -----------------------------------------------------------
-
-
-def mandate_quotes(tables, instrument: str) -> str:
-    """The paragraphs of one instrument the contribution recalls, as block quotes with citations."""
-    mandates = tables.mandate_paragraphs
-    mine = mandates[mandates.instrument == instrument].sort_values("position")
-    blocks = []
-    for m in mine.itertuples():
-        how = {"quoted": "", "quoted in part": " (quoted in part)", "framed": " (in the contribution’s words)"}
-        blocks.append(f"> {md(m.text)}\n>\n> — {md(citation(m.instrument, m.paragraph))}{how.get(m.quoted, '')}")
-    return "\n\n".join(blocks)
-
-
-def mandate_intro(tables, instrument: str) -> str:
-    mandates = tables.mandate_paragraphs
-    mine = mandates[mandates.instrument == instrument].sort_values("position")
-    paras = [md(p) for p in mine.paragraph]
-    word = "paragraph" if len(paras) == 1 else "paragraphs"
-    what = (
-        f"General Assembly resolution {md(instrument)}" if instrument.startswith("A/RES/") else f"the {md(instrument)}"
-    )
-    spec = _span(mine.source_lines)
-    key = "mandate-" + re.sub(r"[^a-z0-9]", "", instrument.lower())
-    return with_notes(
-        f"The contribution recalls {word} {join(paras)} of {what}:", [source_note(spec)] if spec else [], key
     )
 
 
-def membership(tables) -> str:
+def hedge_notes(tables) -> list[RawMd]:
+    """The notes under a table or figure that marks uncertain readings, one per reading."""
+    seen = []
+    for found in organization_readings(tables).values():
+        seen += [r for r in found if r not in seen]
+    return [hedge_note(r) for r in sorted(seen, key=lambda r: r.line)]
+
+
+def named_at(tables) -> pd.Series:
+    """organization -> the number of levels it is named at."""
+    return tables.organization_roles.groupby("organization")["level"].nunique()
+
+
+def names(tables, acronyms: Iterable[str]) -> RawMd:
+    """Acronyms for a sentence, in the order a reader meets them, each marked if uncertain."""
+    order = {o: i for i, o in enumerate(organization_order(tables))}
+    return RawMd(join(name(tables, a) for a in sorted(acronyms, key=lambda a: order.get(a, len(order)))))
+
+
+def at_every_level(tables) -> list[str]:
+    counts = named_at(tables)
+    return list(counts[counts == len(tables.levels)].index) if len(tables.levels) > 1 else []
+
+
+def at_several_levels(tables) -> list[str]:
+    counts = named_at(tables)
+    return list(counts[(counts > 1) & (counts < len(tables.levels))].index)
+
+
+def most_in(tables, column: str) -> tuple[RawMd, int]:
+    """The level(s) with the most names in ``column``, and how many."""
+    roles = tables.organization_roles
+    per_level = roles[roles.column == column].groupby("level").organization.nunique()
+    if per_level.empty:
+        return RawMd(""), 0
+    top = per_level[per_level == per_level.max()].index
+    ordered = [lv for lv in levels(tables).itertuples() if lv.id in set(top)]
+    return RawMd(join(level_phrase(lv.name) for lv in ordered)), int(per_level.max())
+
+
+def organization_rows(tables) -> list[list]:
+    """Table of the organizations: acronym, full name (from the domain facts), column of the
+    contribution's table, levels it is named at; an uncertain reading marked."""
+    order = {lid: i for i, lid in enumerate(levels(tables).id)}
+    names_of = dict(zip(tables.levels.id, tables.levels.name))
+    roles = tables.organization_roles
+    hedged = role_readings(tables)
+    by_acronym = tables.organizations.set_index("acronym")
+    rows = []
+    for acronym in organization_order(tables) + [a for a in by_acronym.index if a not in organization_order(tables)]:
+        org = by_acronym.loc[acronym]
+        mine = roles[roles.organization == acronym]
+        at = sorted(set(mine.level), key=order.get)
+        note = "" if pd.isna(org["note"]) or not org["note"] else f" (note: {org['note']})"
+        levels_text = "; ".join(names_of[lv] + (f" {MARK}" if (lv, acronym) in hedged else "") for lv in at)
+        rows.append(
+            [label(tables, acronym), f"{org['name']}{note}", "; ".join(dict.fromkeys(mine.column)), levels_text]
+        )
+    return rows
+
+
+def alt_matrix(tables) -> str:
+    """Per level, the names in each column, with the hedges in words."""
+    roles = ordered_roles(tables)
+    parts_ = []
+    for level in levels(tables).itertuples():
+        mine = roles[roles.level == level.id]
+        cols = [
+            f"{column}: "
+            + (", ".join(alt_role(tables, level.id, o) for o in mine[mine.column == column].organization) or "none")
+            for column in columns(tables)
+        ]
+        parts_.append(f"{level.name}: {'; '.join(cols)}")
+    return ". ".join(parts_)
+
+
+def alt_role(tables, level: str, acronym: str) -> str:
+    found = role_readings(tables).get((level, acronym), [])
+    return f"{acronym} ({'; '.join(hedge_plain(r) for r in found)})" if found else str(acronym)
+
+
+def alt_network(tables) -> str:
+    counts = named_at(tables)
+    return "; ".join(
+        f"{alt_name(tables, o)}, {count(int(counts.get(o, 0)), 'level')}" for o in organization_order(tables)
+    )
+
+
+# --- format of the body/mechanism -------------------------------------------------------------
+
+
+def forms(tables, wording: str) -> list[str]:
+    frame = tables.format_options.sort_values("position")
+    return list(frame[frame.wording == wording].form)
+
+
+def hosts(tables) -> list[str]:
+    """The possible hosts as printed, the words that leave the list open ("etc.") last."""
+    return list(tables.hosting_options.sort_values("position").host)
+
+
+def alt_format(tables) -> str:
+    parts_ = [
+        f"{w}: {'; '.join(forms(tables, w))}"
+        for w in dict.fromkeys(tables.format_options.sort_values("position").wording)
+    ]
+    if len(tables.hosting_options):
+        parts_.append("possible hosts: " + ", ".join(hosts(tables)))
+    return ". ".join(parts_)
+
+
+# --- the Working Group ---------------------------------------------------------------------------
+
+
+def membership(tables) -> RawMd:
+    """'Member States, 22 (…); private sector, 5; …' in one number style."""
     groups = tables.wgec_membership.sort_values("position")
-    parts = []
+    figures = in_series(int(s) for s in groups.seats)
+    parts_ = []
     for g in groups.itertuples():
         note = f" ({md(g.note)})" if pd.notna(g.note) and g.note else ""
-        parts.append(f"{md(g.group)}, {number(int(g.seats))}{note}")
-    return (
-        f"The Working Group had {count(int(groups.seats.sum()), 'member')}, by stakeholder group: {'; '.join(parts)}."
+        parts_.append(f"{md(g.group)}, {number(int(g.seats), figures)}{note}")
+    return RawMd("; ".join(parts_))
+
+
+def sources_of(frame) -> RawMd:
+    """The sources a table of facts cites (its `source` column), for a footnote."""
+    return RawMd(join(md(s) for s in dict.fromkeys(frame.source)))
+
+
+@dataclass(frozen=True)
+class Meetings:
+    count: int
+    places: list[str]
+    first: dt.date | None
+    last: dt.date | None
+    undated: list[int]
+
+
+def meetings(tables) -> Meetings:
+    frame = tables.wgec_meetings.sort_values("number")
+    dated = frame[frame.start_date.notna()]
+    return Meetings(
+        len(frame),
+        list(dict.fromkeys(frame.place)),
+        dated.start_date.min().date() if len(dated) else None,
+        dated.end_date.max().date() if len(dated) else None,
+        [int(n) for n in frame[frame.start_date.isna()].number],
     )
 
 
-def meetings_summary(tables, meeting: int | None) -> str:
-    meetings = tables.wgec_meetings.sort_values("number")
-    dated = meetings[meetings.start_date.notna()]
-    places = sorted(set(meetings.place))
-    text = f"The Working Group held {count(len(meetings), 'meeting')}"
-    if len(places) == 1:
-        text += f", all in {md(places[0])}"
-    if len(dated):
-        text += f", between {un_date(dated.start_date.min().date())} and {un_date(dated.end_date.max().date())}"
-    text += " ({numref}`fig-meetings-timeline`)."
-    undated = meetings[meetings.start_date.isna()]
-    if len(undated):
-        which = join(ordinal(int(n)) for n in undated.number)
-        text += (
-            f" The date of the {which} meeting{'s' if len(undated) > 1 else ''} was not found in the "
-            "sources consulted and is left blank rather than guessed."
-        )
-    if meeting is not None:
-        row = meetings[meetings.number == meeting]
-        if len(row):
-            text += f" The contribution was made to the {ordinal(meeting)} meeting"
-            r = row.iloc[0]
-            where = ", ".join(md(x) for x in (r.venue, r.place) if pd.notna(x) and x)
-            if pd.notna(r.start_date):
-                text += f" ({where}, {date_range(r.start_date.date(), r.end_date.date())})."
-            else:
-                text += f" ({where}; date not found)."
-    return text
-
-
-def meeting_line(tables, meeting: int | None) -> str:
-    """The masthead's session line: 'Fourth meeting, Geneva, 25–27 September 2017'."""
-    if meeting is None:
-        return ""
-    meetings = tables.wgec_meetings
-    row = meetings[meetings.number == meeting]
+def meeting(tables, number: int | None) -> dict | None:
+    """The meeting the contribution was made to: its ordinal, where and when (plain text), or None."""
+    if number is None:
+        return None
+    frame = tables.wgec_meetings
+    row = frame[frame.number == number]
     if row.empty:
-        return capital(ordinal(meeting)) + " meeting"
+        return {"ordinal": ordinal(number), "where": "", "when": ""}
     r = row.iloc[0]
-    parts = [capital(ordinal(meeting)) + " meeting", md(r.place)]
+    where = ", ".join(str(x) for x in (r.venue, r.place) if pd.notna(x) and x)
+    when = date_range(r.start_date.date(), r.end_date.date()) if pd.notna(r.start_date) else "date not found"
+    return {"ordinal": ordinal(number), "where": where, "when": when}
+
+
+def meeting_line(tables, number: int | None) -> str:
+    """The masthead's session line: 'Fourth meeting, Geneva, 25–27 September 2017'."""
+    if number is None:
+        return ""
+    frame = tables.wgec_meetings
+    row = frame[frame.number == number]
+    if row.empty:
+        return capital(ordinal(number)) + " meeting"
+    r = row.iloc[0]
+    parts_ = [capital(ordinal(number)) + " meeting", md(r.place)]
     if pd.notna(r.start_date):
-        parts.append(date_range(r.start_date.date(), r.end_date.date()))
-    return ", ".join(parts)
+        parts_.append(date_range(r.start_date.date(), r.end_date.date()))
+    return ", ".join(parts_)
 
 
-def alt_meetings_timeline(tables, meeting: int | None) -> str:
-    meetings = tables.wgec_meetings.sort_values("number")
-    parts = []
-    for m in meetings.itertuples():
+def alt_meetings(tables, highlight: int | None) -> str:
+    parts_ = []
+    for m in tables.wgec_meetings.sort_values("number").itertuples():
         when = date_range(m.start_date.date(), m.end_date.date()) if pd.notna(m.start_date) else "date not found"
-        mark = " (the meeting this contribution was made to)" if m.number == meeting else ""
-        parts.append(f"meeting {m.number}: {when}{mark}")
-    return f"Time line of the Working Group's meetings: {'; '.join(parts)}."
+        mark = " (the meeting this contribution was made to)" if m.number == highlight else ""
+        parts_.append(f"meeting {m.number}: {when}{mark}")
+    return "; ".join(parts_)
 
 
-# --- report outline -----------------------------------------------------------------
-
-
-def outline_summary(tables) -> str:
-    structure = tables.report_structure
-    top = structure[structure.parent.isna()].sort_values("position")
-    subs = structure[structure.parent.notna()]
-    names = [f"“{md(t)}”" for t in top.title]
-    return (
-        f"The contribution proposes a report in {count(len(top), 'part')}: {join(names)}, with "
-        f"{count(len(subs), 'subsection')} under the {'parts' if subs.parent.nunique() > 1 else 'part'} "
-        f"on {join(md(lower_first(t)) for t in top[top.id.isin(subs.parent)].title)} "
-        "({numref}`tab-report-outline`). This report follows that outline."
-    )
-
-
-# --- format and recommendations -----------------------------------------------------
-
-
-def format_summary(tables) -> str:
-    forms = tables.format_options.sort_values("position")
-    start = [f"a {md(f)}" for f in forms[forms.stage == "starting form"].form]
-    end = [f"a {md(f)}" for f in forms[forms.stage == "end form"].form]
-    hosts = [md(h) for h in tables.hosting_options.sort_values("position").host]
-    text = (
-        f"The contribution sees {count(len(forms), 'form')} the body or mechanism could take: "
-        f"{join([f'a {md(f)}' for f in forms.form], 'or')} ({{numref}}`fig-format-path`)."
-    )
-    if start and end:
-        text += (
-            f" It allows for an evolutionary path: beginning with {join(start, 'or')}, which later "
-            f"evolves into {join(end, 'or')}."
-        )
-    if hosts:
-        text += (
-            f" Should the process begin with a {join([md(f) for f in forms[forms.stage == 'starting form'].form], 'or')}, "
-            f"the contribution asks that its hosting in a United Nations organization such as "
-            f"{join(hosts)} be discussed."
-        )
-    spec = _span(list(forms.source_lines) + list(tables.hosting_options.source_lines))
-    return with_notes(text, [source_note(spec)] if spec else [], "format")
-
-
-def alt_format_path(tables) -> str:
-    forms = tables.format_options.sort_values("position")
-    start = list(forms[forms.stage == "starting form"].form)
-    end = list(forms[forms.stage == "end form"].form)
-    hosts = list(tables.hosting_options.sort_values("position").host)
-    text = f"Diagram of the forms of the proposed body or mechanism. Starting forms: {'; '.join(start) or 'none'}."
-    text += f" End form: {'; '.join(end) or 'none'}."
-    if start and end:
-        text += " Arrows show each starting form evolving into the end form."
-    if hosts:
-        text += f" Possible hosts: {', '.join(hosts)}."
-    return text
-
-
-def recommendations_intro(tables) -> str:
-    recs = tables.recommendations
-    n = int((recs.kind == "recommendation").sum())
-    return f"The contribution makes {count(n, 'recommendation')}:"
-
-
-def recommendation_items(tables) -> str:
-    """The recommendations verbatim, as sub-paragraphs (a), (b), (c) with their source lines."""
-    recs = tables.recommendations
-    mine = recs[recs.kind == "recommendation"].sort_values("position")
-    items = []
-    for i, r in enumerate(mine.itertuples()):
-        letter = "abcdefghijklmnopqrstuvwxyz"[i % 26]
-        items.append(with_notes(f"({letter}) {md(r.text)}", [source_note(r.source_lines)], f"rec-{i + 1}"))
-    return ":::{container} un-subparas\n" + "\n\n".join(items) + "\n:::"
-
-
-def body_paragraphs(tables) -> list[str]:
-    """The paragraphs on the proposed body/mechanism, verbatim, each with its source lines."""
-    recs = tables.recommendations
-    mine = recs[recs.kind == "body/mechanism"].sort_values("position")
-    return [
-        with_notes(md(r.text), [source_note(r.source_lines)], f"body-{i + 1}") for i, r in enumerate(mine.itertuples())
-    ]
-
-
-def statements(tables, section_id: str) -> list[str]:
-    st = tables.statements
-    mine = st[st.section == section_id].sort_values("position")
-    return [with_notes(md(s.text), [source_note(s.source_lines)], f"st-{s.position}") for s in mine.itertuples()]
-
-
-# --- front matter -------------------------------------------------------------------
-
-
-def summary(tables) -> str:
-    counts = focus_area_counts(tables)
-    recs = tables.recommendations
-    return (
-        f"This paper sets out the structure and content that a contribution to the Working Group on "
-        f"Enhanced Cooperation proposes for the Group’s report. The contribution identifies "
-        f"{count(int(counts.areas.sum()), 'focus area')} of enhanced cooperation at "
-        f"{count(len(counts), 'level')}, {count(len(tables.characteristics), 'high-level characteristic')} "
-        f"and {count(len(tables.organizations), 'international organization or forum', 'international organizations and forums')} "
-        f"to be involved, and makes {count(int((recs.kind == 'recommendation').sum()), 'recommendation')}, "
-        f"followed by {count(int((recs.kind == 'body/mechanism').sum()), 'paragraph')} on a proposed "
-        "United Nations body or mechanism."
-    )
+# --- the front page ------------------------------------------------------------------------------
 
 
 def masthead(settings: dict, tables, date: dt.date) -> str:
-    """The UN masthead: organ, symbol (or a clear draft mark), distribution, date, session."""
+    """The UN masthead: organ, symbol (or a clear draft mark), distribution and date as the
+    configuration sets them (a draft with no date says it is a draft of the build date), session."""
     symbol = md(settings["symbol"]) if settings["symbol"] else "DRAFT"
     session = [md(settings["organ"]), md(settings["body"])]
     line = meeting_line(tables, settings["meeting"])
@@ -465,7 +610,10 @@ def masthead(settings: dict, tables, date: dt.date) -> str:
         session.append(line)
     if settings["agenda_item"]:
         session.append(md(settings["agenda_item"]))
-    meta = [f"Distr.: {md(settings['distribution'])}", un_date(date), "", f"Original: {md(settings['original'])}"]
+    when = un_date(dt.date.fromisoformat(settings["date"])) if settings["date"] else f"Draft of {un_date(date)}"
+    meta = ([f"Distr.: {md(settings['distribution'])}"] if settings["distribution"] else []) + [when, ""]
+    if settings["original"]:
+        meta.append(f"Original: {md(settings['original'])}")
     blocks = [
         ("un-mh-un", ["United Nations"]),
         ("un-mh-symbol", [symbol] + ([] if settings["symbol"] else ["No document symbol assigned"])),
@@ -479,99 +627,7 @@ def masthead(settings: dict, tables, date: dt.date) -> str:
     return f"::::{{container}} un-masthead\n{inner}\n::::"
 
 
-def edition(settings: dict, tables, date: dt.date) -> str:
-    """Which edition this is: symbol (or draft), date, and the checksum of the data it was built from."""
-    symbol = f"symbol {md(settings['symbol'])}" if settings["symbol"] else "draft, no document symbol"
-    return (
-        f":::{{container}} un-edition\nEdition: {symbol}, {un_date(date)}. Data checksum (SHA-256 of "
-        f"the data package, as in the build's `manifest.json`): `{tables.digest()}`.\n:::"
-    )
-
-
-def notices(settings: dict) -> list[str]:
-    """The draft notice, the editing line and the contributor's disclaimer, as configured."""
-    out = []
-    if not settings["symbol"]:
-        out.append("**Draft.** This paper has no document symbol: it is a working draft, not an official document.")
-    if settings["reproduced_without_formal_editing"]:
-        out.append("*This document is being reproduced without formal editing.*")
-    if settings["disclaimer"]:
-        out.append(md(settings["disclaimer"]))
-    return out
-
-
-# --- tables and annexes -------------------------------------------------------------
-
-
-def outline_rows(tables) -> list[list[str]]:
-    structure = tables.report_structure.sort_values("position")
-    return [[s.number, s.title, s.description if pd.notna(s.description) else None] for s in structure.itertuples()]
-
-
-def background_intro(tables) -> str:
-    structure = tables.report_structure
-    row = structure[structure.number == "2"]
-    text = "This chapter follows the part of the proposed outline on background."
-    if len(row) and pd.notna(row.description.iloc[0]):
-        text += (
-            f" The contribution says that it “{md(lower_first(row.description.iloc[0]))}”, and gives "
-            "the examples that follow."
-        )
-    return text
-
-
-def organization_rows(tables) -> list[list[str]]:
-    levels = _levels(tables)
-    names = dict(zip(levels.id, levels.name))
-    order = {lid: i for i, lid in enumerate(levels.id)}
-    roles = tables.organization_roles
-    rows = []
-    for o in tables.organizations.itertuples():
-        at = sorted(roles[roles.organization == o.acronym].level, key=order.get)
-        name = o.name + (f" (note: {o.note})" if pd.notna(o.note) and o.note else "")
-        rows.append([o.acronym, name, o.kind, "; ".join(names[a] for a in at)])
-    return rows
-
-
-def data_annex_intro(tables) -> str:
-    n_rows = sum(len(frame) for frame in tables.values())
-    return (
-        f"The report is built from {count(len(tables), 'table')} ({count(n_rows, 'row')} in all), "
-        "described by the data package `datapackage.json` and validated against it before every build. "
-        "They are reproduced here in full; the column `source_lines` points to the lines of the source "
-        "text (annex III)."
-    )
-
-
-def data_downloads(tables) -> str:
-    """The HTML book's list of data downloads, with links (web only: the PDF has no such files).
-    Each link is marked external so that MyST keeps its relative URL as written instead of
-    looking for the file among the book's sources."""
-    from urllib.parse import quote
-
-    from ..data.downloads import FOLDER, files
-
-    items = []
-    for f in files(tables.descriptor):
-        what = f"{f['format']}, {count(len(tables[f['table']]), 'row')}" if f["table"] else f["format"]
-        href = quote(f"../{FOLDER}/{f['name']}")  # percent-encoded: no Markdown syntax survives in it
-        items.append(f"- [{md(f['name'])}](<{href}>){{.external}} ({md(what)}): {md(f['title'])}")
-    return (
-        "::::{container} un-web-only wgec-data-downloads\n:name: data-downloads\n\n"
-        "The tables can be downloaded as CSV files (UTF-8; a text cell that starts with `=`, `+`, `-` or `@` "
-        "is prefixed with an apostrophe so that spreadsheet programs do not run it as a formula), as one "
-        "Excel workbook with a sheet per table, and with the data package descriptor:\n\n" + "\n".join(items) + "\n::::"
-    )
-
-
-def data_tables(tables):
-    """Every table of the data package: (name, rows, header, caption)."""
-    for resource in tables.descriptor["resources"]:
-        name = resource["name"]
-        frame = tables[name]
-        rows = [[_show(v) for v in row] for row in frame.itertuples(index=False)]
-        caption = f"{md(resource['path'])}: {md(resource.get('title', name))}"
-        yield name, rows, list(frame.columns), caption
+# --- annexes -------------------------------------------------------------------------------------
 
 
 def _show(value):
@@ -584,44 +640,63 @@ def _show(value):
     return str(value)
 
 
-def corrections_intro(tables) -> str:
-    fixes = tables.corrections
-    applied = fixes[fixes.applied]
-    kept = fixes[~fixes.applied]
-    text = (
-        f"The contribution was received as an OCR transcript of a paper copy. {capital(count(len(applied), 'reading'))} "
-        "of damaged text were applied when its content was transcribed into the tables "
-        "({numref}`tab-corrections`)"
-    )
-    by_kind = applied.groupby("kind").size()
-    if len(by_kind):
-        text += " (" + join(f"{number(int(n))} {md(k)}" for k, n in by_kind.items()) + ")"
-    text += "."
-    if len(kept):
-        text += (
-            f" {capital(count(len(kept), 'passage'))} that could look like damage {'was' if len(kept) == 1 else 'were'} "
-            "kept as printed, because {} the author’s wording or a reading that is only a gloss.".format(
-                "it is" if len(kept) == 1 else "they are"
-            )
+def identifier_columns(resource: dict) -> list[int]:
+    """The columns (1-based) of a table that hold codes: identifiers with a pattern, one-word values
+    of an enumeration, numbers and dates, which the annex tables never break in the middle. (A key
+    of free text, an acronym say, or a value of several words may be any length: it wraps.)"""
+
+    def code(field: dict) -> bool:
+        constraints = field.get("constraints", {})
+        return (
+            "pattern" in constraints
+            or field.get("type") in ("integer", "date", "boolean")
+            or ("enum" in constraints and all(" " not in str(v) for v in constraints["enum"]))
         )
-    unsure = applied[applied.confidence.isin(["medium", "low"])]
-    if len(unsure):
-        text += (
-            " Readings of less than high confidence: "
-            + join(f"“{md(r.as_printed)}” read as “{md(r.reading)}” ({md(r.confidence)})" for r in unsure.itertuples())
-            + "."
-        )
-    return text
+
+    return [i for i, f in enumerate(resource["schema"]["fields"], start=1) if code(f)]
 
 
-def correction_rows(tables) -> list[list]:
+def data_tables(tables):
+    """Every table of the data package: (name, rows, header, caption, classes); the header is
+    each column's title in the schema, identifiers are kept on one line."""
+    for resource in tables.descriptor["resources"]:
+        name_ = resource["name"]
+        frame = tables[name_]
+        rows = [[_show(v) for v in row] for row in frame.itertuples(index=False)]
+        titles = {f["name"]: f.get("title") or f["name"] for f in resource["schema"]["fields"]}
+        caption = f"{md(resource['path'])}: {md(resource.get('title', name_))}"
+        classes = " ".join(["un-table", "un-data"] + [f"un-nowrap-{i}" for i in identifier_columns(resource)])
+        yield name_, rows, [titles.get(c, c) for c in frame.columns], caption, classes
+
+
+def row_count(tables) -> int:
+    return sum(len(frame) for frame in tables.values())
+
+
+def data_downloads(tables) -> RawMd:
+    """The data downloads as a list of links (web only: the PDF has no such files). Each link is
+    marked external so that MyST keeps its relative URL as written."""
+    from urllib.parse import quote
+
+    from ..data.downloads import FOLDER, files
+
+    found = []
+    for f in files(tables.descriptor):
+        what = f"{f['format']}, {count(len(tables[f['table']]), 'row')}" if f["table"] else f["format"]
+        href = quote(f"../{FOLDER}/{f['name']}")  # percent-encoded: no Markdown syntax survives in it
+        found.append(f"- [{md(f['name'])}](<{href}>){{.external}} ({md(what)}): {md(f['title'])}")
+    return RawMd("\n".join(found))
+
+
+def correction_rows(tables, kinds: dict[str, str]) -> list[list]:
+    """The corrections, by line, each kind in words (``kinds``)."""
     fixes = tables.corrections.sort_values(["line", "id"])
     return [
         [
             str(f.line),
             f.as_printed,
             f.reading,
-            f.kind,
+            kinds.get(f.kind, f.kind),
             "yes" if f.applied else "no",
             f.confidence if pd.notna(f.confidence) else None,
             f.reason,
@@ -630,28 +705,52 @@ def correction_rows(tables) -> list[list]:
     ]
 
 
-def source_intro(tables) -> str:
-    n = len(tables.source_lines())
-    source = tables.descriptor["sources"][0]
-    return (
-        f"The text of the contribution as received ({md(source.get('title', 'source'))}), "
-        f"{count(n, 'line')}, reproduced exactly, OCR damage included. The tables cite it by line number."
+def corrections_by_kind(tables) -> list[tuple[str, int]]:
+    """(kind, number) of the applied corrections, most frequent first."""
+    fixes = tables.corrections
+    counts = fixes[fixes.applied].groupby("kind").size().sort_values(ascending=False, kind="stable")
+    return [(str(k), int(n)) for k, n in counts.items()]
+
+
+def source_rows(tables) -> list[list]:
+    """Annex III: every line of the source as received, with its number (the anchor the
+    quotations' footnotes link to) and where the report gives it (filled in by the build) or
+    why it is not reproduced."""
+    reasons: dict[int, str] = {}
+    for r in tables.not_reproduced.itertuples():
+        for n in line_range(r.source_lines):
+            reasons[n] = str(r.reason)
+    headings = {line_range(r.source_lines).start: str(r.heading) for r in tables.parts.itertuples()}
+    headings.update(
+        {
+            line_range(r.source_lines).start: str(r.title)
+            for r in tables.report_structure.itertuples()
+            if line_range(r.source_lines).start not in headings
+        }
     )
+    rows = []
+    for n, text in enumerate(tables.source_lines(), start=1):
+        if n in reasons:
+            where = RawMd(f"not reproduced: {md(reasons[n])}")
+        elif n in headings:  # the build links the heading of a page, if it is one, and the paragraphs
+            where = RawMd(f"[{md(headings[n])}]{{.{WHERE} .{TITLE} .{LINES}{n}}}")
+        elif text.strip():
+            where = RawMd(f"[…]{{.{WHERE} .{LINES}{n}}}")
+        else:
+            where = RawMd("")
+        rows.append([RawMd(f"[{n}]{{.{SOURCE_LINE}}}"), RawMd(literal(text)), where])
+    return rows
 
 
-def numbered_source(tables) -> str:
-    lines = tables.source_lines()
-    width = len(str(len(lines)))
-    return "\n".join(f"{i:>{width}}  {line}" for i, line in enumerate(lines, start=1))
-
-
-def provenance_intro(tables, date: dt.date) -> str:
-    return (
-        f"This edition was built on {un_date(date)} from the files in {{numref}}`tab-provenance-files` "
-        "(with their SHA-256 checksums), by the tools in {numref}`tab-provenance-tools`. The same files and "
-        "tools give the same report, byte for byte; the build's `manifest.json` also lists the checksum "
-        "of every output."
-    )
+def literal(text: str) -> str:
+    """Text as an inline code span that shows exactly that text (spaces and backticks included)."""
+    if not text.strip():
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    # CommonMark drops one space at each end of a code span that has one at both ends, and a
+    # fence needs a space between it and a backtick of the text: pad, and the padding is dropped.
+    pad = " " if text[0] == "`" or text[-1] == "`" or (text[0] == " " and text[-1] == " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def provenance_rows(tables) -> list[list[str]]:
@@ -669,4 +768,4 @@ def provenance_rows(tables) -> list[list[str]]:
 def tool_rows() -> list[list[str]]:
     from ..settings import tools
 
-    return [[name, version] for name, version in tools().items()]
+    return [[name_, version] for name_, version in tools().items()]

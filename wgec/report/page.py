@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import re
 import string
 from collections.abc import Iterable, Sequence
@@ -33,9 +34,76 @@ def md(value) -> str:
     return "".join(_ESCAPE.get(ch, ch) for ch in str(value))
 
 
+_NOTES: list[str] = []  # footnote definitions waiting for the block that references them
+_KEYS = {"notebook": -1, "next": itertools.count(1)}  # footnotes numbered from 1 in each notebook
+
+
 def show(markdown: str) -> None:
-    """Put generated Markdown on the page (one paragraph or block per call)."""
-    _bundle(markdown, jupyter.render(markdown))
+    """Put generated Markdown on the page (one paragraph or block per call), followed by the
+    definitions of the footnotes made for it (:func:`footnote`), so that each block holds its
+    footnotes' references and definitions together."""
+    notes = "\n".join(_NOTES)
+    _NOTES.clear()
+    block = f"{markdown}\n\n{notes}" if notes else markdown
+    _bundle(block, jupyter.render(block))
+
+
+def footnote(note: str, key: str = "fn") -> RawMd:
+    """A footnote whose text is ``note`` (Markdown, already safe): returns its reference; the
+    definition goes with the next block put on the page. Each reference has a note of its own
+    (the print layout moves every note to its reference)."""
+    from .. import session
+
+    if _KEYS["notebook"] != session.started():  # a new notebook in this kernel: number from 1 again
+        _KEYS.update(notebook=session.started(), next=itertools.count(1))
+    label = f"{re.sub(r'[^A-Za-z0-9-]', '-', key)}-{next(_KEYS['next'])}"
+    _NOTES.append(f"[^{label}]: {note}")
+    return RawMd(f"[^{label}]")
+
+
+class RawMd(str):
+    """Markdown that is already safe (built by this package from escaped data: a quotation, a
+    footnote, a mark): :func:`say` and :func:`table` put it on the page as it is."""
+
+
+def raw_md(markdown: str) -> RawMd:
+    return RawMd(markdown)
+
+
+def escape(value) -> str:
+    """A value for a sentence or a cell: :class:`RawMd` as it is, anything else as literal text."""
+    return value if isinstance(value, RawMd) else md(value)
+
+
+def phrase(template: str, **values) -> RawMd:
+    """A part of a sentence, made as :func:`say` makes one, to pass to :func:`say` as a value."""
+    from .words import fill
+
+    return RawMd(fill(template, escape, **values))
+
+
+def ref(name: str) -> RawMd:
+    """A cross-reference to a numbered figure or table ("Figure 2", "Table 3"), for a sentence:
+    ``page.say("… ({table}).", table=page.ref("tab-focus-areas"))``."""
+    return RawMd(f"{{numref}}`{name}`")
+
+
+def block(markdown: str, classes: str, name: str = "") -> RawMd:
+    """Markdown set apart as a block with classes (a table's notes, the edition line, a part for
+    the web only), and an anchor ``name`` if given."""
+    fence = "::::" if ":::" in markdown else ":::"
+    anchor = f":name: {name}\n" if name else ""
+    return RawMd(f"{fence}{{container}} {classes}\n{anchor}\n{markdown}\n{fence}")
+
+
+def say(template: str, **values) -> None:
+    """A sentence of the report with values from the data: ``template`` is the writer's own
+    Markdown (MyST roles such as ``{numref}`fig-x``` included) and stays as written; each
+    ``{name}`` is replaced by its value, escaped (data is literal text) unless it is
+    :class:`RawMd`. ``page.say("The contribution lists {areas}.", areas=words.count(21, "area"))``."""
+    from .words import fill
+
+    show(fill(template, escape, **values))
 
 
 def _bundle(markdown: str, rendered: str) -> None:
@@ -119,27 +187,39 @@ def table(
 
 
 def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:
-    """Column widths in proportion to what the columns hold (a fixed table layout needs them)."""
+    """Column widths in proportion to what the columns hold (a fixed table layout needs them):
+    never narrower than the longest word of the heading, nor than a short code in the column
+    (an identifier is not broken in the middle)."""
     widths = []
     for i, title in enumerate(header):
-        cells = [len(str(row[i])) if row[i] is not None else 1 for row in rows] or [0]
+        texts = [_plain(row[i]) for row in rows if row[i] is not None]
+        cells = [len(t) for t in texts] or [0]
         typical = max(sum(cells) / len(cells), min(max(cells), 14))  # short codes keep their width
-        widths.append(int(max(len(str(title)) * 0.8, 4, min(typical, 60))))
+        longest_word = max((len(w) for w in _plain(title).split()), default=0)
+        longest_code = max((len(w) for t in texts for w in t.split() if len(w) <= 16), default=0)
+        # A heading is bold, and a cell has padding: a word needs a little more than its letters.
+        widths.append(int(max(longest_word * 1.6 + 2, longest_code * 1.2 + 2, 4, min(typical, 60))))
     return widths
 
 
-def _cell(value) -> str:
-    return md(_plain(value))
-
-
 def _plain(value) -> str:
-    """A cell as text: a missing value as a dash."""
+    """A cell as text: a quotation without its markup (``[text]{.class}``) or escapes, a missing
+    value as a dash (what widths are measured on, and what Jupyter shows)."""
+    if isinstance(value, RawMd):
+        text = re.sub(r"\]\{[^}]*\}", "", str(value))
+        return re.sub(r"\\(.)", r"\1", text.replace("[", ""))
     if value is None or (isinstance(value, float) and value != value):
         return "—"
     text = str(value)
     if text in ("", "<NA>", "NaT", "nan"):
         return "—"
     return text
+
+
+def _cell(value) -> str:
+    if isinstance(value, RawMd):  # a block (a list, say) continues on lines indented under its item
+        return value.replace("\n", "\n      ")
+    return md(_plain(value))
 
 
 class _Plain:
