@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from wgec import paths
 
@@ -113,17 +114,34 @@ def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser,
         time.sleep(1)
         assert not page.locator(".jp-Dialog").count(), page.locator(".jp-Dialog").all_inner_texts()
         page.wait_for_function("document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-cell')")
-        page.locator(".jp-NotebookPanel:visible").click(position={"x": 200, "y": 10})
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        # Done when every code cell has its execution count and the kernel is idle.
-        page.wait_for_function(
-            """() => {
-            const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')];
-            return prompts.length && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""",
-            timeout=180_000,
-        )
+        prompts = "[...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]"
+        errors = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output[data-mime-type*=error]"
+        for attempt in range(2):  # a menu click lost while the page is busy (a loaded machine) is made again
+            page.locator(".jp-NotebookPanel:visible").click(position={"x": 200, "y": 10})
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            try:  # the run has started: a prompt shows [*] or a number
+                page.wait_for_function(f"{prompts}.some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=30_000)
+                break
+            except PlaywrightTimeout:
+                if attempt:
+                    raise
+        # Done when every code cell has its execution count, or a cell failed (the later ones do not run).
+        try:
+            page.wait_for_function(
+                f"""() => {{
+                const all = {prompts};
+                return document.querySelector({errors!r}) || (all.length && all.every(p => /\\[\\d+\\]/.test(p.textContent)));
+            }}""",
+                timeout=180_000,
+            )
+        except PlaywrightTimeout:
+            raise AssertionError(
+                "Run All did not finish: prompts "
+                + repr(page.evaluate(f"{prompts}.map(p => p.textContent)"))
+                + "; outputs "
+                + repr(page.locator(".jp-NotebookPanel:visible .jp-OutputArea").all_inner_texts())[-2000:]
+            ) from None
         outputs = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output")
         assert outputs.count() > 0
         assert not page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output[data-mime-type*=error]").count(), (
