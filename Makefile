@@ -32,7 +32,10 @@ help:  ## list the targets
 $(STAMP): requirements.lock pyproject.toml jupyter/overrides.json jupyter/jupyter_server_config.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(UV)
-	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	@# --compile-bytecode: the libraries' bytecode written once, here. Without it each process of
+	@# each build compiled Sphinx, pandas and the rest again wherever Python may not write it
+	@# (PYTHONDONTWRITEBYTECODE, a read-only install): about 6 s of every build.
+	$(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/python -m uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@# Kernels warn on every start that they use TCP on localhost: noise in build logs.
 	@mkdir -p $(VENV)/etc/ipython

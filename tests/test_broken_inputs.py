@@ -17,6 +17,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -344,9 +345,31 @@ def run_broken(good, tmp_path, monkeypatch, breaks, *options):
     return run_wgec(*options, "build", "--data", data, "--out", good["out"], timeout=600), project
 
 
+def kernels() -> set[int]:
+    """The process ids of the Jupyter kernels running on this machine."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"ipykernel_launcher" in (proc / "cmdline").read_bytes():
+                    found.add(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def no_kernel_left(before: set[int], within: float = 20) -> bool:
+    """The kernels a build started (early, while it validated the data) are gone soon after it."""
+    deadline = time.monotonic() + within
+    while kernels() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not kernels() - before
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_broken_input_is_named_and_the_last_good_build_is_kept(good, tmp_path, monkeypatch, case):
     breaks, expected = CASES[case]
+    running = kernels()
     result, project = run_broken(good, tmp_path, monkeypatch, breaks)
     message = result.stderr
     assert result.returncode != 0, result.stdout
@@ -357,6 +380,7 @@ def test_a_broken_input_is_named_and_the_last_good_build_is_kept(good, tmp_path,
         assert part in message, (part, message)
     assert "Traceback" not in result.stdout + message
     assert snapshot(good["out"]) == good["hashes"]
+    assert no_kernel_left(running)
     if breaks is config_python_tag:
         assert not (project / "executed").exists()  # the tag was refused, not run
 

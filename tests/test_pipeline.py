@@ -163,3 +163,47 @@ def test_two_builds_in_different_folders_give_the_same_bytes(built, tmp_path):
     assert first.keys() == second.keys()
     differing = sorted(k for k in first if first[k] != second[k])
     assert differing == []
+
+
+def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypatch):
+    """A paragraph added to the introduction moves the numbers of every later paragraph, and
+    annex III's links to them; one table edited changes one page. The incremental build writes
+    again what that changes (pages not read again included), and nothing differs from a cold
+    build of the same sources."""
+    from wgec import settings
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("_config.yml", "_toc.yml", "notebooks", "book", "data"):
+        source = paths.ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, project / name)
+    monkeypatch.setenv("WGEC_PROJECT", str(project))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(settings.source_date().timestamp())))
+    out = tmp_path / "out"
+    result = run_wgec("build", "--data", project / "data", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    before = hashes(out)
+
+    edit(
+        project / "notebooks" / "01_introduction.md",
+        "## The contribution\n",
+        "## The contribution\n\nAn added paragraph.\n",
+    )
+    edit(project / "data" / "wgec_meetings.csv", "Palais des Nations", "Palais des Nations (Room XX)")
+    result = run_wgec("build", "--data", project / "data", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = json.loads((out / "manifest.json").read_text())["last_refresh"]["executed"]
+    assert "annex3_source_text" not in executed and "03_recommendations" not in executed  # not read again
+    result = run_wgec("build", "--data", project / "data", "--out", tmp_path / "cold")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    incremental, cold = hashes(out), hashes(tmp_path / "cold")
+    assert sorted(k for k in cold if incremental.get(k) != cold[k]) == []
+    assert incremental.keys() == cold.keys()
+    changed = {k for k in cold if before.get(k) != cold[k]}
+    assert {
+        "html/notebooks/01_introduction.html",
+        "html/notebooks/03_recommendations.html",
+        "html/notebooks/annex3_source_text.html",
+    } <= changed
+    assert "An added paragraph." in (out / "html/notebooks/01_introduction.html").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -238,5 +239,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``wgec`` command: :func:`main`, then an exit without tearing the interpreter down.
+
+    After a build the process holds Sphinx's environment, the doctrees and the tables; freeing
+    them one by one at exit took about a second, 10 % of a rebuild after an edit. Everything the
+    build writes is closed and in place by then, and its worker processes have stopped, so a
+    command that succeeded ends at once after flushing its output (as mypy does). One that
+    failed exits as usual: the kernels it started early may still be stopping, and Python's
+    exit waits for them. ``main`` stays an ordinary function for callers in Python."""
+    code = main()
+    if code:
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

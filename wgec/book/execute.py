@@ -214,9 +214,61 @@ def warm_kernels(jobs: int | None = None, start: str | None = None, timeout: int
             pool.submit(_start_kernel, start, timeout)
     try:
         yield pool
+    except BaseException:
+        # A failed build (a data error found while the kernels start) says so at once: the
+        # workers are not waited for; each stops its kernel and exits once its job is done.
+        release(pool)
+        raise
     finally:
-        _POOL.remove((pool, workers))
-        pool.shutdown(wait=True, cancel_futures=True)
+        if (pool, workers) in _POOL:
+            _POOL.remove((pool, workers))
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def release(pool=None) -> None:
+    """Let warm workers go (``pool``, or the innermost) without waiting for them: a build that
+    started them early no longer needs them once its notebooks have run (they stop while the
+    book is built)."""
+    for entry in reversed(_POOL):
+        if pool is None or entry[0] is pool:
+            _POOL.remove(entry)
+            entry[0].shutdown(wait=False, cancel_futures=True)
+            return
+
+
+def warm() -> bool:
+    """Whether :func:`refresh` would use warm workers now (inside :func:`warm_kernels`)."""
+    return bool(_POOL)
+
+
+def pending(data_dir: Path, cache_dir: Path) -> int:
+    """How many notebooks a refresh would run, judged before the data are validated (from the
+    descriptor as written); 0 when that cannot be told, and the build finds out as usual."""
+    try:
+        descriptor = json.loads((data_dir / DESCRIPTOR).read_text(encoding="utf-8-sig"))
+        record_file = cache_dir / RECORD
+        record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+        return sum(stale(record, path, data_dir, descriptor) is not None for path in notebooks())
+    except Exception:  # a broken descriptor or record: validation will say what is wrong
+        return 0
+
+
+def warm_up_code() -> str:
+    """The imports of the notebooks' first code cells: run once in each warm kernel at start,
+    so that even the first notebook finds pandas, matplotlib and the package imported."""
+    import ast
+
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    found: dict[str, None] = {}
+    for path in notebooks():
+        nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
+        code = next((c.source for c in nb.cells if c.cell_type == "code"), "")
+        with contextlib.suppress(SyntaxError):
+            for node in ast.parse(code).body:
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    found[ast.unparse(node)] = None
+    return "\n".join(found)
 
 
 def _failed_where(path: Path, cells) -> str:

@@ -214,6 +214,21 @@ def record(env) -> dict:
     return {"documents": documents}
 
 
+def on_env_get_updated(app: Sphinx, env) -> list[str]:
+    """Annex III is written again, though not read again, when what its column "In the report"
+    shows changed: the quotations of the body, their paragraphs or the paragraphs' numbers (a
+    page before them that gained a paragraph). Kept per builder, as in wgec.book.sphinx_ext."""
+    if not env.wgec_source_doc or env.wgec_source_doc not in env.found_docs:
+        return []
+    now = record(env)
+    now["first"] = [paragraph_number(env, doc, 1) for doc in body(env)]
+    shown = getattr(env, "wgec_shown", {})
+    before = shown.get(app.builder.name)
+    shown[app.builder.name] = now
+    env.wgec_shown = shown
+    return [] if before == now else [env.wgec_source_doc]
+
+
 def on_build_finished(app: Sphinx, exception) -> None:
     if exception is None:
         path = Path(app.doctreedir) / RECORD
@@ -226,6 +241,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", on_doctree_read, priority=450)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
+    app.connect("env-get-updated", on_env_get_updated)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("build-finished", on_build_finished)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

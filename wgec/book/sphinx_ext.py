@@ -67,6 +67,14 @@ def on_builder_inited(app: Sphinx) -> None:
     app.env.wgec_numbered = {doc for doc, (_, style) in plan.items() if style in ("I", "A")}
     if not hasattr(app.env, "wgec_counts"):
         app.env.wgec_counts = {}
+    if app.builder.format == "html":
+        # myst-nb copies its style sheet when the build finishes, after the pages are written:
+        # a cold build's pages linked it without the checksum Sphinx adds for a file already in
+        # _static, an incremental build's with it. Copied first, every build links it alike.
+        from myst_nb.sphinx_ext import add_global_html_resources
+
+        (Path(app.outdir) / "_static").mkdir(parents=True, exist_ok=True)
+        add_global_html_resources(app, None)
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
@@ -121,8 +129,21 @@ def on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
 
 
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    # A page's paragraph numbers depend on every page before it: rewrite them all.
-    return sorted(env.wgec_numbered & set(env.found_docs))
+    """The pages to write again although they were not read again: a page's paragraph numbers
+    start where the pages before it end, so a page is rewritten when its first number moved;
+    every page carries the titles of the others (sidebar, previous and next), so all are
+    rewritten when a title changed. What each builder last wrote is kept per builder (they
+    share the environment)."""
+    found = set(env.found_docs)
+    offsets = {doc: paragraph_number(env, doc, 1) for doc in sorted(env.wgec_numbered & found)}
+    titles = {doc: env.titles[doc].astext() for doc in sorted(found) if doc in env.titles}
+    written = getattr(env, "wgec_written", {})
+    before = written.get(app.builder.name)
+    written[app.builder.name] = (offsets, titles)
+    env.wgec_written = written
+    if before is None or before[1] != titles:
+        return sorted(found)
+    return sorted(doc for doc, first in offsets.items() if before[0].get(doc) != first)
 
 
 def paragraph_number(env: BuildEnvironment, docname: str, local: int) -> int:
@@ -233,6 +254,20 @@ def on_build_finished(app: Sphinx, exception) -> None:
         )
     for macros in ("webpack-macros.html", "sbt-webpack-macros.html"):
         (out / "_static" / macros).unlink(missing_ok=True)
+    _prune_search_index(out / "searchindex.js")
+
+
+def _prune_search_index(path: Path) -> None:
+    """An incremental build's search index keeps the words of text that is gone, each with no
+    page (Sphinx prunes the pages, not the words): dropped, as a cold build has none of them."""
+    from sphinx.search import js_index
+
+    if not path.is_file():
+        return
+    index = js_index.loads(path.read_text(encoding="utf-8"))
+    for key in ("terms", "titleterms"):
+        index[key] = {word: pages for word, pages in index.get(key, {}).items() if pages != []}
+    path.write_text(js_index.dumps(index), encoding="utf-8")
 
 
 def setup(app: Sphinx) -> dict:

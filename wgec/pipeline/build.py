@@ -74,6 +74,8 @@ class Run:
     title: str = ""  # the book's title, for the print editions
     date: object = None
     concordance: dict = field(default_factory=dict)  # the figures of the check (wgec.book.concordance)
+    early: bool = False  # the build started warm kernels before validating (_kernels_early)
+    read_again: bool = False  # a Sphinx build of this run has read the refreshed notebooks
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ def _refresh(run: Run) -> str:
         descriptor=run.tables.descriptor,
         validated=run.data_digest,
     )
+    if run.early:  # the kernels started for this build stop while the book is built
+        execute.release()
     run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
     run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
     return f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date"
@@ -223,9 +227,26 @@ def build(
         if not stale:
             return {"up_to_date": True, "executed": [], "written": {}}
         run = Run(data_path, out, wanted, variant, quiet, jobs, state)
-        _run_steps(run)
+        with _kernels_early(run):
+            _run_steps(run)
     where = {"html": out / "html" / "index.html"} | {kind: out / name for kind, name in OUTPUT_FILES.items()}
     return {"up_to_date": False, "executed": run.report.executed, "written": {k: where[k] for k in wanted}}
+
+
+def _kernels_early(run: Run):
+    """When notebooks will run, their kernels start now, and import what the notebooks import,
+    while this process validates the data and loads Jupyter Book: a second or two of each
+    kernel's start is no longer waited for. Not when warm kernels are there already (the preview)."""
+    from ..book import execute
+
+    if execute.warm():
+        return contextlib.nullcontext()
+    count = execute.pending(run.data_path, run.out / ".cache")
+    if not count:
+        return contextlib.nullcontext()
+    run.early = True
+    workers = min(run.jobs or os.cpu_count() or 1, count)
+    return execute.warm_kernels(workers, start=execute.warm_up_code())
 
 
 @contextlib.contextmanager
@@ -329,7 +350,9 @@ def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -
 def _sphinx(builder: str, run: Run) -> None:
     from jupyter_book.sphinx import build_sphinx
 
-    refreshed = [run.docs[name] for name in run.report.executed]
+    # The first Sphinx build of a run reads the refreshed notebooks again; the next builders find
+    # them read in the shared environment (OUT/.work/doctrees).
+    refreshed = [] if run.read_again else [run.docs[name] for name in run.report.executed]
     status = build_sphinx(
         paths.ROOT,
         run.work / builder,
@@ -355,6 +378,7 @@ def _sphinx(builder: str, run: Run) -> None:
     )
     if status != 0:
         raise BuildError(f"the {builder} build failed (see the messages above)")
+    run.read_again = True
     if not run.concordance:  # after the first Sphinx build of a run: the gate before any output is kept
         _concordance(run)
 

@@ -18,7 +18,6 @@ link out) is ever read. Ctrl-C stops it: the server, the watchers and the kernel
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import email.utils
 import http.server
@@ -37,7 +36,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .. import paths
 from ..book import execute
-from ..book.toc import notebooks
 from ..errors import BuildError, WgecError
 from . import build
 from .lock import lock
@@ -306,22 +304,6 @@ class Tee(io.TextIOBase):
         return self.stream.isatty()
 
 
-def warm_up_code() -> str:
-    """The imports of the notebooks' first code cells: run once in each warm kernel at start,
-    so that even the first rebuild finds pandas, matplotlib and the package imported."""
-    from myst_nb.core.read import read_myst_markdown_notebook
-
-    found: dict[str, None] = {}
-    for path in notebooks():
-        nb = read_myst_markdown_notebook(path.read_text(encoding="utf-8"))
-        code = next((c.source for c in nb.cells if c.cell_type == "code"), "")
-        with contextlib.suppress(SyntaxError):
-            for node in ast.parse(code).body:
-                if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    found[ast.unparse(node)] = None
-    return "\n".join(found)
-
-
 class Preview:
     def __init__(self, data_dir: Path, out: Path, state: State, jobs: int | None, say):
         self.data_dir, self.out, self.state, self.jobs, self.say = data_dir, out, state, jobs, say
@@ -396,7 +378,7 @@ def run(
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         try:
-            with execute.warm_kernels(jobs, start=warm_up_code()):
+            with execute.warm_kernels(jobs, start=execute.warm_up_code()):
                 watch(data_path, changes, stop)
                 say(
                     f"serving {url} (the book in {out / 'html'}); watching data, notebooks, book, "
