@@ -50,6 +50,7 @@ class Source:
         self.starts = [0]
         for line in corrected_lines[:-1]:
             self.starts.append(self.starts[-1] + len(line) + 1)
+        self.segments: dict[str, tuple[str, list[int]]] = {}  # by spec: many passages share their lines
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset)
@@ -57,6 +58,11 @@ class Source:
     def segment(self, spec: str) -> tuple[str, list[int]]:
         """The lines of ``spec`` as a reader reads them, and the offset in :attr:`text` of each
         character (an inserted space takes the offset of the line end before it)."""
+        if spec not in self.segments:
+            self.segments[spec] = self._segment(spec)
+        return self.segments[spec]
+
+    def _segment(self, spec: str) -> tuple[str, list[int]]:
         chars: list[tuple[str, int]] = []
         for n in line_range(spec):
             if not 1 <= n <= len(self.lines):

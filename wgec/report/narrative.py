@@ -168,32 +168,48 @@ def uncertain_readings(tables) -> list[Reading]:
     ]
 
 
-def readings_in(tables, text: str, spec: str) -> list[Reading]:
-    """The uncertain readings a passage's text stands on: on its lines, and in its words."""
+def readings_in(tables, text: str, spec: str, readings: list[Reading] | None = None) -> list[Reading]:
+    """The uncertain readings a passage's text stands on: on its lines, and in its words
+    (``readings``: the tables' uncertain readings, when the caller has them already)."""
     on = set(line_range(spec))
-    return [r for r in uncertain_readings(tables) if r.line in on and r.reading in str(text)]
+    found = uncertain_readings(tables) if readings is None else readings
+    return [r for r in found if r.line in on and r.reading in str(text)]
+
+
+# The readings of the organizations' names, for the last tables asked about (the tables object
+# itself is kept, so that another can never be taken for it): a chapter asks for them once per
+# name printed, and each answer goes over every role and every correction.
+_NAMES: list = []
+
+
+def _name_readings(tables) -> tuple[dict, dict]:
+    if _NAMES and _NAMES[0] is tables:
+        return _NAMES[1], _NAMES[2]
+    readings = uncertain_readings(tables)
+    roles: dict[tuple[str, str], list[Reading]] = {}
+    for r in tables.organization_roles.itertuples():
+        found = readings_in(tables, r.organization, r.source_lines, readings)
+        if found:
+            roles[(r.level, r.organization)] = found
+    organizations: dict[str, list[Reading]] = {}
+    for (_, org), found in roles.items():
+        organizations.setdefault(org, []).extend(r for r in found if r not in organizations.get(org, []))
+    for r in tables.organizations.itertuples():
+        for reading in readings_in(tables, r.acronym, r.source_lines, readings):
+            if reading not in organizations.get(r.acronym, []):
+                organizations.setdefault(r.acronym, []).append(reading)
+    _NAMES[:] = [tables, roles, organizations]
+    return roles, organizations
 
 
 def role_readings(tables) -> dict[tuple[str, str], list[Reading]]:
     """(level, organization) -> the uncertain readings its name in that cell stands on."""
-    out = {}
-    for r in tables.organization_roles.itertuples():
-        found = readings_in(tables, r.organization, r.source_lines)
-        if found:
-            out[(r.level, r.organization)] = found
-    return out
+    return dict(_name_readings(tables)[0])
 
 
 def organization_readings(tables) -> dict[str, list[Reading]]:
     """organization -> the uncertain readings any of its mentions stands on."""
-    out: dict[str, list[Reading]] = {}
-    for (_, org), found in role_readings(tables).items():
-        out.setdefault(org, []).extend(r for r in found if r not in out.get(org, []))
-    for r in tables.organizations.itertuples():
-        for reading in readings_in(tables, r.acronym, r.source_lines):
-            if reading not in out.get(r.acronym, []):
-                out.setdefault(r.acronym, []).append(reading)
-    return out
+    return dict(_name_readings(tables)[1])
 
 
 def hedge_note(reading: Reading) -> RawMd:
