@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import WGEC, edit, edit_quote
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from wgec import paths
 from wgec.pipeline import preview
@@ -253,9 +254,16 @@ def test_an_edit_reaches_the_open_page_and_a_bad_edit_shows_its_error_over_the_l
         page.goto(f"http://127.0.0.1:{running.port}{PAGE}")
         assert "collaborative" in page.inner_text("main").lower()
         edit_quote(running.data, "characteristics.csv", 164, "Collaborative", "Collaborative and open")
-        page.wait_for_function(
-            "(document.querySelector('main')?.innerText || '').includes('Collaborative and open')", timeout=120_000
-        )  # the page reloaded by itself
+        try:
+            page.wait_for_function(
+                "(document.querySelector('main')?.innerText || '').includes('Collaborative and open')", timeout=120_000
+            )  # the page reloaded by itself
+        except PlaywrightTimeout:
+            served = b"Collaborative and open" in request(running.port, PAGE)[1]
+            raise AssertionError(
+                f"the open page never showed the edit (served: {served}; status: {status(running.port)}); "
+                f"the preview said:\n{running.log[-3000:]}"
+            ) from None
         assert b"Collaborative and open" in request(running.port, PAGE)[1]
 
         good = table.read_text(encoding="utf-8")
