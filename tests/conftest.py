@@ -141,3 +141,12 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield browser
         browser.close()
+
+
+def project_copy(target: Path, data: bool = False) -> Path:
+    """A copy of the project's book sources (and, with ``data``, of data/), for $WGEC_PROJECT."""
+    target.mkdir()
+    for name in ("_config.yml", "_toc.yml", "notebooks", "book", *(["data"] if data else [])):
+        source = paths.ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, target / name)
+    return target

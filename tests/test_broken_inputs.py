@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import edit, edit_line, run_wgec
+from conftest import edit, edit_line, project_copy, run_wgec
 from pypdf import PdfReader
 from test_narrative import rewrite
 
@@ -321,15 +321,6 @@ PROJECT_CASES = {
     config_not_yaml,
     config_python_tag,
 }
-
-
-def project_copy(target: Path) -> Path:
-    """A copy of the project's book sources, used through $WGEC_PROJECT."""
-    target.mkdir()
-    for name in ("_config.yml", "_toc.yml", "notebooks", "book"):
-        source = paths.ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, target / name)
-    return target
 
 
 def run_broken(good, tmp_path, monkeypatch, breaks, *options):

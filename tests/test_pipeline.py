@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import WGEC, edit, edit_quote, run_wgec
+from conftest import WGEC, edit, edit_quote, project_copy, run_wgec
 
 from wgec import paths
 
@@ -172,11 +172,7 @@ def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypa
     build of the same sources."""
     from wgec import settings
 
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("_config.yml", "_toc.yml", "notebooks", "book", "data"):
-        source = paths.ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, project / name)
+    project = project_copy(tmp_path / "project", data=True)
     monkeypatch.setenv("WGEC_PROJECT", str(project))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(settings.source_date().timestamp())))
     out = tmp_path / "out"

@@ -220,7 +220,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    return _main(parser().parse_args(argv))
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except WgecError as exc:  # what the user can fix: said once, with where; anything else is a bug
@@ -247,9 +250,12 @@ def run() -> None:
     build writes is closed and in place by then, and its worker processes have stopped, so a
     command that succeeded ends at once after flushing its output (as mypy does). One that
     failed exits as usual: the kernels it started early may still be stopping, and Python's
-    exit waits for them. ``main`` stays an ordinary function for callers in Python."""
-    code = main()
-    if code:
+    exit waits for them. So does the preview, which ends after a Ctrl-C and still holds its
+    pool of warm workers (whose semaphores only a normal exit releases). ``main`` stays an
+    ordinary function for callers in Python."""
+    args = parser().parse_args()
+    code = _main(args)
+    if code or args.command == "preview":
         sys.exit(code)
     sys.stdout.flush()
     sys.stderr.flush()

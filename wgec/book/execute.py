@@ -184,13 +184,16 @@ def _stop_kernel() -> None:
             run_sync(km.shutdown_kernel)(now=True)
 
 
-def _start_kernel(code: str, timeout: int) -> None:
-    """Start this warm worker's kernel now, and run ``code`` in it (the notebooks' imports)."""
+def _start_kernel(code, timeout: int) -> None:
+    """Start this warm worker's kernel now, and run ``code`` in it (the notebooks' imports; a
+    function is called here, in the worker, to give it)."""
     import nbformat
     from nbclient import NotebookClient
 
     if "km" in _WARM:
         return
+    if callable(code):
+        code = code()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code or "pass")])
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3")
     _WARM["code"] = _package_code()
@@ -200,12 +203,13 @@ def _start_kernel(code: str, timeout: int) -> None:
 
 
 @contextlib.contextmanager
-def warm_kernels(jobs: int | None = None, start: str | None = None, timeout: int = 300):
+def warm_kernels(jobs: int | None = None, start=None, timeout: int = 300):
     """While active, :func:`refresh` runs the notebooks in long-lived workers whose kernels
     stay up between refreshes (pandas, matplotlib and the package imported once): what a
     long-running process such as ``wgec preview`` uses. A kernel is started again when the
     package's code changed since it started, or when it died. ``start``: code to run at once
-    in each worker's new kernel (imports), so that the first refresh finds them warm too."""
+    in each worker's new kernel (imports), so that the first refresh finds them warm too, or a
+    function that gives it (such as :func:`warm_up_code`), called in the workers."""
     workers = max(1, jobs or os.cpu_count() or 1)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker)
     _POOL.append((pool, workers))
@@ -241,13 +245,18 @@ def warm() -> bool:
     return bool(_POOL)
 
 
+def _record(cache_dir: Path) -> dict:
+    """What each notebook read when it last ran (empty before the first refresh)."""
+    path = cache_dir / RECORD
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def pending(data_dir: Path, cache_dir: Path) -> int:
     """How many notebooks a refresh would run, judged before the data are validated (from the
     descriptor as written); 0 when that cannot be told, and the build finds out as usual."""
     try:
         descriptor = json.loads((data_dir / DESCRIPTOR).read_text(encoding="utf-8-sig"))
-        record_file = cache_dir / RECORD
-        record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+        record = _record(cache_dir)
         return sum(stale(record, path, data_dir, descriptor) is not None for path in notebooks())
     except Exception:  # a broken descriptor or record: validation will say what is wrong
         return 0
@@ -377,7 +386,7 @@ def refresh(
     descriptor = descriptor or data.load(data_dir).descriptor
     cache_dir.mkdir(parents=True, exist_ok=True)
     record_file = cache_dir / RECORD
-    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    record = _record(cache_dir)
     cache = get_cache(str(cache_dir / "jupyter_cache"))
     report = Report()
     todo = []

@@ -29,7 +29,7 @@ from sphinx.util.nodes import make_refnode
 
 from ..report.quotes import ELSEWHERE, LINES, QUOTE, SOURCE_LINE, SOURCE_REF, TITLE, WHERE
 from ..report.words import line_range
-from .sphinx_ext import para_number, paragraph_number
+from .sphinx_ext import last_written, para_number, paragraph_number
 
 RECORD = "wgec-quotations.json"
 
@@ -217,16 +217,12 @@ def record(env) -> dict:
 def on_env_get_updated(app: Sphinx, env) -> list[str]:
     """Annex III is written again, though not read again, when what its column "In the report"
     shows changed: the quotations of the body, their paragraphs or the paragraphs' numbers (a
-    page before them that gained a paragraph). Kept per builder, as in wgec.book.sphinx_ext."""
+    page before them that gained a paragraph)."""
     if not env.wgec_source_doc or env.wgec_source_doc not in env.found_docs:
         return []
     now = record(env)
     now["first"] = [paragraph_number(env, doc, 1) for doc in body(env)]
-    shown = getattr(env, "wgec_shown", {})
-    before = shown.get(app.builder.name)
-    shown[app.builder.name] = now
-    env.wgec_shown = shown
-    return [] if before == now else [env.wgec_source_doc]
+    return [] if last_written(app, env, "annex III", now) == now else [env.wgec_source_doc]
 
 
 def on_build_finished(app: Sphinx, exception) -> None:

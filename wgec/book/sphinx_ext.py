@@ -137,13 +137,21 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     found = set(env.found_docs)
     offsets = {doc: paragraph_number(env, doc, 1) for doc in sorted(env.wgec_numbered & found)}
     titles = {doc: env.titles[doc].astext() for doc in sorted(found) if doc in env.titles}
-    written = getattr(env, "wgec_written", {})
-    before = written.get(app.builder.name)
-    written[app.builder.name] = (offsets, titles)
-    env.wgec_written = written
+    before = last_written(app, env, "pages", (offsets, titles))
     if before is None or before[1] != titles:
         return sorted(found)
     return sorted(doc for doc, first in offsets.items() if before[0].get(doc) != first)
+
+
+def last_written(app: Sphinx, env: BuildEnvironment, what: str, now):
+    """What ``what`` was when this builder last wrote its pages (None the first time); ``now``
+    is kept for the next build. Per builder: the HTML and single-page builds share the environment."""
+    if not hasattr(env, "wgec_written"):
+        env.wgec_written = {}
+    written = env.wgec_written
+    before = written.get((app.builder.name, what))
+    written[(app.builder.name, what)] = now
+    return before
 
 
 def paragraph_number(env: BuildEnvironment, docname: str, local: int) -> int:

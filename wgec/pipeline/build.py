@@ -246,7 +246,7 @@ def _kernels_early(run: Run):
         return contextlib.nullcontext()
     run.early = True
     workers = min(run.jobs or os.cpu_count() or 1, count)
-    return execute.warm_kernels(workers, start=execute.warm_up_code())
+    return execute.warm_kernels(workers, start=execute.warm_up_code)  # read in the workers, not here
 
 
 @contextlib.contextmanager
