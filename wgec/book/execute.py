@@ -326,8 +326,9 @@ class Report:
     why: dict[str, str] = field(default_factory=dict)
 
 
-def current_value(key: str, data_dir: Path, descriptor: dict) -> str | None:
-    """The current fingerprint of one recorded input (None if it no longer exists)."""
+def current_value(key: str, data_dir: Path, descriptor: dict, known: dict | None = None) -> str | None:
+    """The current fingerprint of one recorded input (None if it no longer exists); ``known``:
+    the fingerprints of files taken earlier (see :func:`_files_before`), used for those files."""
     kind, _, name = key.partition(":")
     if kind == "table":
         resource = next((r for r in descriptor["resources"] if r["name"] == name), None)
@@ -342,11 +343,24 @@ def current_value(key: str, data_dir: Path, descriptor: dict) -> str | None:
         return hashlib.sha256(json.dumps(settings.tools(), sort_keys=True).encode()).hexdigest()
     else:  # a configuration file of the project
         path = paths.ROOT / key
+    if known is not None and path in known:
+        return known[path]
     return sha256(path) if path is not None and path.is_file() else None
 
 
-def _fingerprints(keys, data_dir: Path, descriptor: dict) -> dict[str, str | None]:
-    return {key: current_value(key, data_dir, descriptor) for key in keys}
+def _files_before(data_dir: Path) -> dict[Path, str]:
+    """The fingerprints of the files a notebook may read, taken before the notebooks run: what
+    they read is recorded as it was then, so that a file saved while they ran (an edit during a
+    build, or during the preview's first build) makes them run again next time, instead of
+    being recorded as read."""
+    package = Path(__file__).resolve().parent.parent
+    files = [p for p in data_dir.rglob("*") if p.is_file()]
+    files += [p for p in package.rglob("*.py")] + [p for p in paths.ROOT.glob("*") if p.is_file()]
+    return {p: sha256(p) for p in files}
+
+
+def _fingerprints(keys, data_dir: Path, descriptor: dict, known: dict) -> dict[str, str | None]:
+    return {key: current_value(key, data_dir, descriptor, known) for key in keys}
 
 
 def stale(record: dict, path: Path, data_dir: Path, descriptor: dict) -> str | None:
@@ -405,6 +419,7 @@ def refresh(
     if not todo:
         return report
 
+    known = _files_before(data_dir)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     errors = []
     results = []
@@ -450,7 +465,7 @@ def refresh(
         keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
         record[path.name] = {
             "source": sha256(path),
-            "inputs": _fingerprints(sorted(keys), data_dir, descriptor),
+            "inputs": _fingerprints(sorted(keys), data_dir, descriptor, known),
             "seconds": result["seconds"],
         }
         report.executed.append(path.stem)

@@ -168,12 +168,10 @@ def uncertain_readings(tables) -> list[Reading]:
     ]
 
 
-def readings_in(tables, text: str, spec: str, readings: list[Reading] | None = None) -> list[Reading]:
-    """The uncertain readings a passage's text stands on: on its lines, and in its words
-    (``readings``: the tables' uncertain readings, when the caller has them already)."""
+def readings_in(readings: list[Reading], text: str, spec: str) -> list[Reading]:
+    """Of ``readings``, those a passage's text stands on: on its lines, and in its words."""
     on = set(line_range(spec))
-    found = uncertain_readings(tables) if readings is None else readings
-    return [r for r in found if r.line in on and r.reading in str(text)]
+    return [r for r in readings if r.line in on and r.reading in str(text)]
 
 
 # The readings of the organizations' names, for the last tables asked about (the tables object
@@ -188,14 +186,14 @@ def _name_readings(tables) -> tuple[dict, dict]:
     readings = uncertain_readings(tables)
     roles: dict[tuple[str, str], list[Reading]] = {}
     for r in tables.organization_roles.itertuples():
-        found = readings_in(tables, r.organization, r.source_lines, readings)
+        found = readings_in(readings, r.organization, r.source_lines)
         if found:
             roles[(r.level, r.organization)] = found
     organizations: dict[str, list[Reading]] = {}
     for (_, org), found in roles.items():
         organizations.setdefault(org, []).extend(r for r in found if r not in organizations.get(org, []))
     for r in tables.organizations.itertuples():
-        for reading in readings_in(tables, r.acronym, r.source_lines, readings):
+        for reading in readings_in(readings, r.acronym, r.source_lines):
             if reading not in organizations.get(r.acronym, []):
                 organizations.setdefault(r.acronym, []).append(reading)
     _NAMES[:] = [tables, roles, organizations]
