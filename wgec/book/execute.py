@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -197,7 +198,9 @@ def _start_kernel(code, timeout: int) -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code or "pass")])
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3")
     _WARM["code"] = _package_code()
-    client.execute(cleanup_kc=False)
+    # Its output is not the user's: a kernel stopped while it starts (a build that failed on its
+    # data) or one that loses a port race would print a traceback under the build's message.
+    client.execute(cleanup_kc=False, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     client.kc.stop_channels()
     _WARM["km"] = client.km
 
