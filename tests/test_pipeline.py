@@ -102,6 +102,25 @@ def test_an_edited_table_is_never_stale(workspace):
     assert any(k.startswith("html/_images/") for k in changed)  # the timeline figure was redrawn
 
 
+def test_a_page_is_never_stale_whichever_command_ran_its_notebook(workspace):
+    """`wgec refresh` (or `wgec pdf`, or the preview's PDF step) runs the notebooks an edit made
+    stale; the next `wgec html` finds none to run, and must still show their new outputs."""
+    out, data = workspace / "out", workspace / "data"
+    page = out / "html/notebooks/01_introduction.html"
+    assert "Palais des Nations" in page.read_text() and "(Room XX)" not in page.read_text()
+    edit(data / "wgec_meetings.csv", "Palais des Nations", "Palais des Nations (Room XX)")
+    refreshed = run_wgec("refresh", "--data", data, "--out", out)
+    assert refreshed.returncode == 0 and "01_introduction" in refreshed.stdout, refreshed.stderr[-3000:]
+    pdf = run_wgec("pdf", "--data", data, "--out", out)
+    assert pdf.returncode == 0 and "none" in pdf.stdout, pdf.stderr[-3000:]
+    html = run_wgec("html", "--data", data, "--out", out)
+    assert html.returncode == 0 and "none" in html.stdout, html.stderr[-3000:]
+    assert "Palais des Nations (Room XX)" in page.read_text()
+    assert "(Room XX)" in subprocess.run(
+        ["pdftotext", str(out / "pdf/wgec-report.pdf"), "-"], capture_output=True, text=True
+    ).stdout.replace("\n", " ")
+
+
 def test_a_killed_build_leaves_the_last_good_outputs(workspace):
     out, data = workspace / "out", workspace / "data"
     before = hashes(out)

@@ -254,6 +254,16 @@ def _record(cache_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def executions(cache_dir: Path) -> dict[str, str]:
+    """Each executed notebook's present run, as a digest (it changes whenever the notebook runs
+    again): what a page was read from, so that any build, not only the one whose refresh ran
+    the notebook, knows to read the page again (wgec.book.sphinx_ext)."""
+    return {
+        Path(name).stem: hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+        for name, entry in _record(cache_dir).items()
+    }
+
+
 def pending(data_dir: Path, cache_dir: Path) -> int:
     """How many notebooks a refresh would run, judged before the data are validated (from the
     descriptor as written); 0 when that cannot be told, and the build finds out as usual."""

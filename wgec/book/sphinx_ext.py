@@ -67,6 +67,8 @@ def on_builder_inited(app: Sphinx) -> None:
     app.env.wgec_numbered = {doc for doc, (_, style) in plan.items() if style in ("I", "A")}
     if not hasattr(app.env, "wgec_counts"):
         app.env.wgec_counts = {}
+    if not hasattr(app.env, "wgec_executions"):
+        app.env.wgec_executions = {}  # page -> the run of its notebook it was read from
     if app.builder.format == "html":
         # myst-nb copies its style sheet when the build finishes, after the pages are written:
         # a cold build's pages linked it without the checksum Sphinx adds for a file already in
@@ -101,6 +103,8 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
             para.insert(0, marker)
             para["classes"].append("un-para")
     env.wgec_counts[docname] = count
+    if docname in app.config.wgec_executions:
+        env.wgec_executions[docname] = app.config.wgec_executions[docname]
 
 
 def _number_sections(section: nodes.section, text: str, style: str) -> None:
@@ -115,32 +119,40 @@ def _number_sections(section: nodes.section, text: str, style: str) -> None:
 
 def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     getattr(env, "wgec_counts", {}).pop(docname, None)
+    getattr(env, "wgec_executions", {}).pop(docname, None)
 
 
 def on_env_merge_info(app, env, docnames, other) -> None:
     env.wgec_counts.update({d: other.wgec_counts[d] for d in docnames if d in other.wgec_counts})
+    env.wgec_executions.update({d: other.wgec_executions[d] for d in docnames if d in other.wgec_executions})
 
 
 def on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
-    # Notebooks the refresh just re-executed: their sources did not change, their outputs did.
-    # The build names them in a configuration override (``wgec_refreshed``), which no page
-    # depends on, so it does not invalidate the environment.
-    return [d for d in app.config.wgec_refreshed if d in env.found_docs]
+    # Pages read from another run of their notebook than the present one (the cache's): their
+    # sources did not change, their outputs did. The build names each notebook's run in a
+    # configuration override (``wgec_executions``), which no page depends on, so it does not
+    # invalidate the environment.
+    now = app.config.wgec_executions
+    read = getattr(env, "wgec_executions", {})
+    return sorted(d for d in env.found_docs if d in now and d not in added and read.get(d) != now[d])
 
 
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """The pages to write again although they were not read again: a page's paragraph numbers
     start where the pages before it end, so a page is rewritten when its first number moved;
     every page carries the titles of the others (sidebar, previous and next), so all are
-    rewritten when a title changed. What each builder last wrote is kept per builder (they
-    share the environment)."""
+    rewritten when a title changed; a page read again by another build (``wgec pdf`` read it
+    for the single page, then ``wgec html`` finds it read) is written again. What each builder
+    last wrote is kept per builder (they share the environment)."""
     found = set(env.found_docs)
     offsets = {doc: paragraph_number(env, doc, 1) for doc in sorted(env.wgec_numbered & found)}
     titles = {doc: env.titles[doc].astext() for doc in sorted(found) if doc in env.titles}
-    before = last_written(app, env, "pages", (offsets, titles))
+    runs = dict(sorted(env.wgec_executions.items()))
+    before = last_written(app, env, "pages", (offsets, titles, runs))
     if before is None or before[1] != titles:
         return sorted(found)
-    return sorted(doc for doc, first in offsets.items() if before[0].get(doc) != first)
+    moved = {doc for doc, first in offsets.items() if before[0].get(doc) != first}
+    return sorted(moved | {doc for doc, run in runs.items() if doc in found and before[2].get(doc) != run})
 
 
 def last_written(app: Sphinx, env: BuildEnvironment, what: str, now):
@@ -283,7 +295,7 @@ def setup(app: Sphinx) -> dict:
     # Before sphinx-external-toc's (priority 500), which writes index.html only if it is missing.
     app.connect("build-finished", on_build_finished, priority=400)
     app.add_config_value("wgec_document", {}, "env")
-    app.add_config_value("wgec_refreshed", [], "", [list])
+    app.add_config_value("wgec_executions", {}, "", [dict])
     app.connect("config-inited", on_config_inited)
     app.add_node(para_number)
     app.connect("builder-inited", on_builder_inited)
@@ -294,4 +306,4 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-get-updated", on_env_get_updated)
     app.connect("doctree-resolved", on_doctree_resolved)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

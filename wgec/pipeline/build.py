@@ -75,7 +75,6 @@ class Run:
     date: object = None
     concordance: dict = field(default_factory=dict)  # the figures of the check (wgec.book.concordance)
     early: bool = False  # the build started warm kernels before validating (_kernels_early)
-    read_again: bool = False  # a Sphinx build of this run has read the refreshed notebooks
 
 
 @dataclass(frozen=True)
@@ -350,9 +349,8 @@ def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -
 def _sphinx(builder: str, run: Run) -> None:
     from jupyter_book.sphinx import build_sphinx
 
-    # The first Sphinx build of a run reads the refreshed notebooks again; the next builders find
-    # them read in the shared environment (OUT/.work/doctrees).
-    refreshed = [] if run.read_again else [run.docs[name] for name in run.report.executed]
+    from ..book import execute
+
     status = build_sphinx(
         paths.ROOT,
         run.work / builder,
@@ -364,8 +362,12 @@ def _sphinx(builder: str, run: Run) -> None:
             "latex_individualpages": False,
             "nb_execution_mode": "cache",
             "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
-            # The notebooks just re-executed: Sphinx reads their pages again (wgec.book.sphinx_ext).
-            "wgec_refreshed": refreshed,
+            # Each notebook's present run: a page read from another run of its notebook is read
+            # again, and written again by each builder that wrote it before (wgec.book.sphinx_ext),
+            # whichever build ran the notebook (`wgec pdf`, then `wgec html`).
+            "wgec_executions": {
+                run.docs[name]: digest for name, digest in execute.executions(run.cache).items() if name in run.docs
+            },
             # _config.yml's html.use_download_button does not reach the theme in Jupyter
             # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
             "html_theme_options": {"use_download_button": False},
@@ -378,7 +380,6 @@ def _sphinx(builder: str, run: Run) -> None:
     )
     if status != 0:
         raise BuildError(f"the {builder} build failed (see the messages above)")
-    run.read_again = True
     if not run.concordance:  # after the first Sphinx build of a run: the gate before any output is kept
         _concordance(run)
 
