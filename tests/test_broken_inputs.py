@@ -376,6 +376,26 @@ def test_a_broken_input_is_named_and_the_last_good_build_is_kept(good, tmp_path,
         assert not (project / "executed").exists()  # the tag was refused, not run
 
 
+def test_a_kernel_that_does_not_start_is_named_and_the_last_good_build_is_kept(good, tmp_path, monkeypatch):
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": ["/bin/false", "{connection_file}"], "display_name": "Python 3", "language": "python"})
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))  # found before the environment's own
+
+    def venue_edited(data, project):  # a good edit: the notebooks that read the table must run
+        edit(data / "wgec_meetings.csv", "Palais des Nations", "Palais des Nations (Room XX)")
+
+    running = kernels()
+    result, _ = run_broken(good, tmp_path, monkeypatch, venue_edited)
+    assert result.returncode != 0, result.stdout
+    assert "the Jupyter kernel 'python3' did not start" in result.stderr, result.stderr
+    assert "kernelspec list" in result.stderr and "Traceback" not in result.stdout + result.stderr
+    assert snapshot(good["out"]) == good["hashes"]
+    assert no_kernel_left(running)
+
+
 def test_debug_shows_the_traceback(good, tmp_path, monkeypatch):
     result, _ = run_broken(good, tmp_path, monkeypatch, enum_violation, "--debug")
     assert result.returncode != 0

@@ -55,6 +55,30 @@ def _read(path: Path):
     return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
 
 
+def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3):
+    """A kernel started and ready (its manager), for nbclient to run notebooks in. It is started
+    here, not by nbclient: a kernel that dies as it starts (one that loses a race for its ports
+    to a kernel starting in another worker) is started again, and a start that fails leaves
+    nothing behind (nbclient's own start left a clean-up at exit that failed with a traceback).
+    ``quiet``: the kernel's own output goes nowhere (a warm kernel's, which is not the user's)."""
+    from jupyter_client.manager import start_new_async_kernel
+    from jupyter_core.utils import run_sync
+
+    streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
+    for attempt in range(1, attempts + 1):
+        try:
+            km, kc = run_sync(start_new_async_kernel)(kernel_name="python3", cwd=cwd, **streams)
+        except RuntimeError as exc:
+            if attempt == attempts:
+                raise NotebookError(
+                    f"the Jupyter kernel 'python3' did not start ({attempts} attempts): {exc}; "
+                    "`.venv/bin/jupyter kernelspec list` shows where its kernel.json is"
+                ) from None
+            continue
+        kc.stop_channels()
+        return km
+
+
 def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool, keep: bool = False) -> list[dict]:
     """Run notebooks one after another in one kernel (in a worker process).
 
@@ -84,6 +108,10 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool,
             kernelspec = dict(nb.metadata.get("kernelspec", {}))
             nb.cells.insert(0, nbformat.v4.new_code_cell(BEGIN.format(cwd=str(path.parent), message=message)))
             nb.cells.append(nbformat.v4.new_code_cell(REPORT))
+            if km is None:
+                if keep:
+                    _WARM["code"] = _package_code()  # what the new kernel will import
+                km = _new_kernel(str(path.parent))
             client = NotebookClient(
                 nb,
                 km=km,
@@ -93,8 +121,6 @@ def _execute_batch(batch: list[str], message: dict, timeout: int, verbose: bool,
                 resources={"metadata": {"path": str(path.parent)}},
             )
             started = time.monotonic()
-            if keep and km is None:
-                _WARM["code"] = _package_code()  # what the new kernel will import
             try:
                 client.execute(cleanup_kc=False)
             except CellExecutionError as exc:
@@ -196,13 +222,14 @@ def _start_kernel(code, timeout: int) -> None:
     if callable(code):
         code = code()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code or "pass")])
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3")
     _WARM["code"] = _package_code()
     # Its output is not the user's: a kernel stopped while it starts (a build that failed on its
-    # data) or one that loses a port race would print a traceback under the build's message.
-    client.execute(cleanup_kc=False, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    # data) would print a traceback under the build's message.
+    km = _new_kernel(str(paths.NOTEBOOKS_DIR), quiet=True)
+    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3")
+    client.execute(cleanup_kc=False)
     client.kc.stop_channels()
-    _WARM["km"] = client.km
+    _WARM["km"] = km
 
 
 @contextlib.contextmanager
