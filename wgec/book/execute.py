@@ -67,7 +67,14 @@ def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3):
     streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
     for attempt in range(1, attempts + 1):
         try:
-            km, kc = run_sync(start_new_async_kernel)(kernel_name="python3", cwd=cwd, **streams)
+            km, kc = run_sync(start_new_async_kernel)(
+                kernel_name="python3",
+                cwd=cwd,
+                # As nbclient starts one: no history file, which kernels running at once would
+                # share (IPython prints "ERROR! Session/line number was not unique" into a cell).
+                extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                **streams,
+            )
         except RuntimeError as exc:
             if attempt == attempts:
                 raise NotebookError(
