@@ -231,6 +231,23 @@ def test_a_link_out_of_the_build_folder_is_not_followed(running, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_connection_dropped_by_the_browser_prints_nothing(running):
+    import socket
+    import struct
+
+    for request_line in (b"", b"GET /html/index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n"):
+        connection = socket.create_connection(("127.0.0.1", running.port), timeout=10)
+        connection.sendall(request_line)
+        time.sleep(0.2)
+        # Closed with a reset (SO_LINGER 0), as a browser's dropped connection often is.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+    time.sleep(0.5)
+    assert request(running.port, PAGE)[0] == 200, "the server still answers"
+    assert "Traceback" not in running.log and "Connection" not in running.log, running.log[-3000:]
+
+
+@pytest.mark.slow
 def test_a_concurrent_make_is_refused_naming_the_preview(running):
     before = (running.out / "html" / PAGE.split("/html/")[1]).read_bytes()
     result = subprocess.run(

@@ -211,6 +211,13 @@ class Server(http.server.ThreadingHTTPServer):
         self.out, self.state = out, state
         super().__init__(("127.0.0.1", port), Handler)
 
+    def handle_error(self, request, client_address) -> None:
+        """A browser that drops its connection (a reload, a tab closed while a page waits for
+        the status) is no error: nothing is printed. Anything else is, as the standard library does."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 # --- watching ------------------------------------------------------------------------
 
