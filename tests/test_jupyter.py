@@ -44,7 +44,7 @@ JUPYTERLAB_RANKS = {
 # MyST that a reader must never see: roles, directives, colon fences, footnote markers and
 # definitions, substitutions, targets, attributes.
 RAW_MYST = re.compile(
-    r"\{[\w:.-]+\}`|^\s*:{3,}|^\s*`{3,}\s*\{|\{(?:glue|numref|list-table|container)\b|\[\^[\w-]+\]"
+    r"\{[\w:.-]+\}`|^\s*:{3,}|^\s*`{3,}\s*\{|\{(?:glue|numref|list-table|data-table|container)\b|\[\^[\w-]+\]"
     r"|\{\{|^\s*\([\w-]+\)=\s*$|\{\.[\w-]+\}",
     re.M,
 )

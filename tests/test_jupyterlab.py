@@ -22,7 +22,7 @@ from wgec import paths
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-RAW_MYST = ("{glue", "{numref}", "[^", "::::", "{list-table}", "{container}", "{.external}", "{{")
+RAW_MYST = ("{glue", "{numref}", "[^", "::::", "{list-table}", "{data-table}", "{container}", "{.external}", "{{")
 NOTEBOOKS = ["02a_scope_and_focus_areas", "02d_organizations"]
 
 

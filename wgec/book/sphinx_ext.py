@@ -20,6 +20,7 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
 from .. import paths
+from . import tables
 from .toc import NEXT_STYLE, label, toc_plan
 
 # A body paragraph sits directly in a section, or in myst-nb's cell and output containers;
@@ -298,6 +299,7 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("wgec_executions", {}, "", [dict])
     app.connect("config-inited", on_config_inited)
     app.add_node(para_number)
+    app.add_directive(tables.NAME, tables.DataTable)
     app.connect("builder-inited", on_builder_inited)
     # Before Sphinx's own collectors (priority 500), so page titles carry their numbers.
     app.connect("doctree-read", on_doctree_read, priority=400)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import json
 import re
 import string
 from collections.abc import Iterable, Sequence
@@ -172,15 +173,20 @@ def table(
     widths: Iterable[int] | None = None,
     classes: str = "un-table",
 ) -> None:
-    """A numbered, captioned table; every cell is data and is escaped; ``caption`` is Markdown."""
-    lines = [f"::::{{list-table}} {caption}", ":header-rows: 1", f":name: {name}", f":class: {classes}"]
+    """A numbered, captioned table; every cell is data, literal text (:class:`RawMd` cells are the
+    package's Markdown); ``caption`` is Markdown. The book reads it as ``{data-table}``
+    (wgec.book.tables): rows as JSON, a cell a string or ``{"md": …}``."""
     widths = list(widths or auto_widths(rows, header))
-    lines.append(":widths: " + " ".join(str(w) for w in widths))
-    lines.append("")
+    lines = [
+        f"::::{{data-table}} {caption}",
+        ":header-rows: 1",
+        f":name: {name}",
+        f":class: {classes}",
+        ":widths: " + " ".join(str(w) for w in widths),
+        "",
+    ]
     for row in [header, *rows]:
-        cells = [_cell(value) for value in row]
-        lines.append(f"*   - {cells[0]}")
-        lines.extend(f"    - {cell}" for cell in cells[1:])
+        lines.append(json.dumps([_cell(value) for value in row], ensure_ascii=False))
     lines.append("::::")
     plain = [[_plain(value) for value in row] for row in rows]
     _bundle("\n".join(lines), jupyter.table(plain, header, caption, name))
@@ -216,10 +222,9 @@ def _plain(value) -> str:
     return text
 
 
-def _cell(value) -> str:
-    if isinstance(value, RawMd):  # a block (a list, say) continues on lines indented under its item
-        return value.replace("\n", "\n      ")
-    return md(_plain(value))
+def _cell(value) -> str | dict:
+    """A cell of a ``{data-table}``: its text, or the package's Markdown as ``{"md": …}``."""
+    return {"md": str(value)} if isinstance(value, RawMd) else _plain(value)
 
 
 class _Plain:
