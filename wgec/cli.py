@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -252,7 +253,13 @@ def run() -> None:
     failed exits as usual: the kernels it started early may still be stopping, and Python's
     exit waits for them. So does the preview, which ends after a Ctrl-C and still holds its
     pool of warm workers (whose semaphores only a normal exit releases). ``main`` stays an
-    ordinary function for callers in Python."""
+    ordinary function for callers in Python.
+
+    The collector of reference cycles runs less often (every 50,000 new objects, not 700): a
+    build makes millions (docutils nodes, each doctree unpickled again for the figure numbers),
+    and each full collection scanned everything Sphinx holds. Measured on a one-table edit:
+    about 0.9 s of 8.7 s, for 30 MB more at the peak; cycles are still collected."""
+    gc.set_threshold(50_000, 50, 100)
     args = parser().parse_args()
     code = _main(args)
     if code or args.command == "preview":
