@@ -313,3 +313,54 @@ def test_a_stale_validation_digest_does_not_let_bad_data_through(data_copy, buil
     edit(data_copy / "focus_areas.csv", "FA-CON-2,content", "FA-CON-2,contents")
     p = only(problems(data_copy))
     assert (p.file, p.row, p.column) == ("focus_areas.csv", 7, "level")
+
+
+# --- what a build validates again after an edit (the memo in OUT/.cache) -------------------
+
+
+@pytest.fixture
+def validated(monkeypatch):
+    """The names of the tables frictionless validates, in the order it does."""
+    from frictionless import Resource
+
+    names: list[str] = []
+    original = Resource.validate
+
+    def counting(self, *args, **kwargs):
+        names.append(self.name)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Resource, "validate", counting)
+    return names
+
+
+def test_after_an_edit_only_the_tables_it_can_change_are_validated_again(data_copy, tmp_path, validated):
+    memo = tmp_path / "validated.json"
+    every = [r["name"] for r in data.load(data_copy, memo=memo).descriptor["resources"]]
+    assert validated == every and memo.is_file()
+    validated.clear()
+    data.load(data_copy, memo=memo)
+    assert validated == [], "nothing changed: nothing validated again"
+    edit(data_copy / "organizations.csv", "UNESCO,", "UNESCO ,")  # a stray space: the same cells
+    data.load(data_copy, memo=memo)
+    assert validated == []
+    edit(data_copy / "organizations.csv", "United Nations", "The United Nations")
+    data.load(data_copy, memo=memo)
+    assert validated == ["organizations", "organization_roles"], "the edited table, and the one whose keys point to it"
+
+
+def test_an_error_is_found_through_the_memo_in_the_table_that_did_not_change(data_copy, tmp_path):
+    memo = tmp_path / "validated.json"
+    data.load(data_copy, memo=memo)
+    # organization_roles.csv is unchanged, but the organization it names is gone.
+    edit(data_copy / "organizations.csv", "\nUNESCO,", "\nUNESCO-X,")
+    with pytest.raises(data.DataError) as info:
+        data.load(data_copy, memo=memo)
+    found = [(p.file, p.column, p.value) for p in info.value.problems]
+    assert ("organization_roles.csv", "organization", "UNESCO") in found, found
+    edit(data_copy / "organizations.csv", "\nUNESCO-X,", "\nUNESCO,")
+    edit(data_copy / "characteristics.csv", "HLC-2,2,", "HLC-2,two,")
+    p = only(problems(data_copy))
+    assert (p.row, p.column, p.value) == (3, "position", "two")
+    with pytest.raises(data.DataError):
+        data.load(data_copy, memo=memo)

@@ -143,13 +143,46 @@ def digest(root: Path, descriptor: dict) -> str:
     return h.hexdigest()
 
 
-def load(data_dir: str | Path | None = None) -> Tables:
+def _checks(descriptor: dict, tables: dict) -> dict[str, str]:
+    """For each table, the digest of all its validation depends on: the validator's code and
+    version, its schema, its cells, and the cells of the tables its foreign keys point to."""
+    import frictionless
+
+    code = hashlib.sha256(Path(__file__).read_bytes() + frictionless.__version__.encode()).hexdigest()
+    cells = {name: hashlib.sha256(json.dumps(t[:2]).encode()).hexdigest() for name, t in tables.items()}
+    found = {}
+    for res in descriptor["resources"]:
+        if res["name"] not in tables:
+            continue
+        referenced = sorted(
+            {fk["reference"].get("resource") or res["name"] for fk in res["schema"].get("foreignKeys", [])}
+        )
+        parts = [code, json.dumps(res["schema"], sort_keys=True), cells[res["name"]]]
+        parts += [f"{name}:{cells.get(name, '')}" for name in referenced]
+        found[res["name"]] = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return found
+
+
+def _checked_before(memo: Path | None) -> dict[str, str]:
+    try:
+        found = json.loads(memo.read_text()) if memo is not None else {}
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def load(data_dir: str | Path | None = None, memo: str | Path | None = None) -> Tables:
     """Load and validate every table of the data package in ``data_dir``.
 
     ``data_dir``: by default the folder the build handed this kernel (:mod:`wgec.session`),
     else the shipped ``data/``. Raises :class:`DataError` listing every problem found;
     returns typed DataFrames. When the build has validated exactly these files already (it
     hands the kernel their digest), the validation is not repeated.
+
+    ``memo``: a file where a valid load leaves, for each table, the digest of what its
+    validation depended on (:func:`_checks`); a table whose digest is unchanged since is not
+    validated again (the build keeps it in ``OUT/.cache``: after a one-table edit, the tables
+    validated are that one and those whose foreign keys point to it).
     """
     root = paths.data_dir(data_dir) if data_dir is not None else (session.data_dir() or paths.DATA_DIR)
     try:
@@ -166,7 +199,7 @@ def load(data_dir: str | Path | None = None) -> Tables:
                 {r["name"]: _frame(r["schema"], *read[r["name"]][:2]) for r in trusted["resources"]}, root, trusted
             )
 
-    from frictionless import Package, Resource, Schema
+    from frictionless import Package, Report, Resource, Schema
 
     descriptor, problems = _read_descriptor(root)
     if descriptor is None:
@@ -178,6 +211,8 @@ def load(data_dir: str | Path | None = None) -> Tables:
         if read is not None:
             tables[res["name"]] = read
 
+    checks = _checks(descriptor, tables)
+    before = _checked_before(Path(memo) if memo is not None else None) if not problems else {}
     resources = []
     for res in descriptor["resources"]:
         if res["name"] not in tables:
@@ -189,7 +224,12 @@ def load(data_dir: str | Path | None = None) -> Tables:
         ]
         header, rows, _ = tables[res["name"]]
         resources.append(Resource(name=res["name"], data=[header, *rows], schema=Schema.from_descriptor(schema)))
-    report = Package(resources=resources).validate()
+    package = Package(resources=resources)
+    # As Package.validate does (one resource after another, foreign keys looked up in the
+    # package), for the tables not validated in this state before.
+    report = Report.from_validation_reports(
+        time=0, reports=[r.validate() for r in package.resources if before.get(r.name) != checks[r.name]]
+    )
     schemas = {r["name"]: r["schema"] for r in descriptor["resources"]}
     for task in report.tasks:
         rownums = tables[task.name][2]
@@ -197,6 +237,11 @@ def load(data_dir: str | Path | None = None) -> Tables:
             problems.append(_problem(task.name, _file(descriptor, task.name), error, schemas[task.name], rownums))
     if problems:
         raise DataError(_unique(problems))
+    if memo is not None and before != checks:
+        memo = Path(memo)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.with_suffix(".tmp").write_text(json.dumps(checks, indent=1, sort_keys=True))
+        memo.with_suffix(".tmp").replace(memo)
     frames = {r["name"]: _frame(r["schema"], *tables[r["name"]][:2]) for r in descriptor["resources"]}
     return Tables(frames, root, descriptor)
 

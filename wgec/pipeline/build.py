@@ -92,7 +92,7 @@ def _validate(run: Run) -> None:
     """A data or configuration error stops the build here, with its message, before anything runs."""
     from .. import data
 
-    run.tables = data.load(run.data_path)
+    run.tables = data.load(run.data_path, memo=run.out / ".cache" / "validated.json")
     run.data_digest = data.digest(run.data_path, run.tables.descriptor)
     run.document_settings = settings.document()
     run.date = settings.document_date(run.document_settings)
