@@ -139,7 +139,10 @@ def svg(fig) -> SvgImage:
     buffer = io.StringIO()
     printed = io.BytesIO()
     # The salt makes matplotlib's clip-path and glyph ids a function of the content, not random.
-    with plt.rc_context({"svg.hashsalt": "wgec-report", "pdf.fonttype": 42}):
+    # The PDF (the LaTeX edition's) embeds its glyphs as Type 3 fonts, with their Unicode map:
+    # TrueType (Type 42) subsetting with fontTools took 0.4-0.7 s a chart, most of a chart
+    # notebook's run, for the same text (the SVG draws its letters as paths).
+    with plt.rc_context({"svg.hashsalt": "wgec-report", "pdf.fonttype": 3}):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "WGEC Report"})
         fig.savefig(printed, format="pdf", metadata={"CreationDate": None, "Creator": "WGEC Report"})
     plt.close(fig)
