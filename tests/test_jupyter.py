@@ -105,6 +105,14 @@ def test_cross_references_read_as_words_and_footnotes_as_notes():
     assert not RAW_MYST.search(soup.get_text())
 
 
+def test_a_note_keeps_its_number_in_the_notebook_not_in_its_output():
+    # page.footnote numbers the notes through the notebook (fn-1, fn-2, ...); each output is
+    # rendered on its own, and would otherwise number its first note 1.
+    soup = BeautifulSoup(jupyter.render("Text.[^fn-3]\n\n[^fn-3]: Lines 3-4."), "html.parser")
+    assert soup.select_one("sup.footnote-ref").get_text() == "[3]"
+    assert soup.select_one("section.footnotes li")["value"] == "3"
+
+
 def test_containers_quotes_and_line_breaks_become_html():
     rendered = jupyter.render(
         ":::{container} un-edition wgec-x\n:name: here\nEdition: `abc`\\\nnext\n:::\n\n"
@@ -175,6 +183,13 @@ def test_a_notebook_run_in_jupyter_shows_its_section(path):
         assert image["src"].startswith("data:image/svg+xml;base64,") and image["alt"]
         drawing = ET.fromstring(base64.b64decode(image["src"].split(",", 1)[1]))
         assert drawing.tag == "{http://www.w3.org/2000/svg}svg" and len(drawing) > 0
+    notes = [
+        a.get_text()
+        for m, c in rendered
+        if m == "text/html"
+        for a in BeautifulSoup(c, "html.parser").select("sup.footnote-ref a")
+    ]
+    assert notes == [f"[{n}]" for n in range(1, len(notes) + 1)], f"notes numbered through the notebook: {notes}"
     for table in (BeautifulSoup(c, "html.parser").select("table") for m, c in rendered if m == "text/html"):
         for t in table:
             assert t.select("thead th") and t.select("tbody tr"), "a table shows as a table with its header"

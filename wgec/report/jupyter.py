@@ -136,6 +136,16 @@ class _Renderer(RendererHTML):
         caption = f"<p>{render_inline(argument)}</p>\n" if argument else ""
         return f"<div{ident}>\n{caption}{inner}</div>\n"
 
+    # A note's number, as the book prints it: the notebook's own count, which the labels of
+    # page.footnote carry (fn-1, fn-2, ... through the notebook), not the output's count (each
+    # output is rendered on its own: its notes would all start again at 1).
+    def footnote_caption(self, tokens, idx, options, env) -> str:
+        return f"[{_note_number(tokens[idx])}]"
+
+    def footnote_open(self, tokens, idx, options, env) -> str:
+        ident = self.rules["footnote_anchor_name"](tokens, idx, options, env)
+        return f'<li id="fn{html.escape(ident)}" class="footnote-item" value="{_note_number(tokens[idx])}">'
+
     def myst_target(self, tokens, idx, options, env) -> str:
         return f'<span id="{html.escape(tokens[idx].content)}"></span>'
 
@@ -155,6 +165,11 @@ class _Renderer(RendererHTML):
         return f"<p>{html.escape(tokens[idx].content.strip())}</p>\n"
 
 
+def _note_number(token) -> int:
+    found = re.search(r"-(\d+)$", token.meta.get("label") or "")
+    return int(found.group(1)) if found else token.meta["id"] + 1
+
+
 def _parser():
     from myst_parser.config.main import MdParserConfig
     from myst_parser.parsers.mdit import create_md_parser
@@ -170,6 +185,8 @@ def _parser():
         "front_matter",
         "substitution_inline",
         "substitution_block",
+        "footnote_caption",
+        "footnote_open",
     ):
         md.add_render_rule(name, getattr(_Renderer, name))  # ours, not the plugins' (their syntax, shown raw)
     md.enable("footnote_tail")  # the notes under their paragraph (myst renders them itself in the book)
