@@ -42,10 +42,12 @@ def _check(args) -> int:
 def _refresh(args) -> int:
     from . import data
     from .book import execute
+    from .pipeline import manifest
 
     data_path = data.load(args.data).data_dir
+    before = manifest.files(manifest.inputs(data_path), data_path)
     report = execute.refresh(
-        data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs, verbose=True, force=args.force
+        data_path, Path(args.out).resolve() / ".cache", jobs=args.jobs, verbose=True, force=args.force, before=before
     )
     for name in report.executed:
         print(f"executed {name} ({report.why.get(name, '')})")

@@ -27,7 +27,7 @@ from pathlib import Path
 from .. import paths, settings
 from ..data import DESCRIPTOR
 from ..errors import NotebookError
-from ..files import sha256
+from ..files import sha256, write_json
 from .toc import notebooks
 
 RECORD = "executions.json"
@@ -375,7 +375,7 @@ class Report:
 
 def current_value(key: str, data_dir: Path, descriptor: dict, known: dict | None = None) -> str | None:
     """The current fingerprint of one recorded input (None if it no longer exists); ``known``:
-    the fingerprints of files taken earlier (see :func:`_files_before`), used for those files."""
+    fingerprints of files taken earlier (see :func:`refresh`), used for those files."""
     kind, _, name = key.partition(":")
     if kind == "table":
         resource = next((r for r in descriptor["resources"] if r["name"] == name), None)
@@ -393,17 +393,6 @@ def current_value(key: str, data_dir: Path, descriptor: dict, known: dict | None
     if known is not None and path in known:
         return known[path]
     return sha256(path) if path is not None and path.is_file() else None
-
-
-def _files_before(data_dir: Path) -> dict[Path, str]:
-    """The fingerprints of the files a notebook may read, taken before the notebooks run: what
-    they read is recorded as it was then, so that a file saved while they ran (an edit during a
-    build, or during the preview's first build) makes them run again next time, instead of
-    being recorded as read."""
-    package = Path(__file__).resolve().parent.parent
-    files = [p for p in data_dir.rglob("*") if p.is_file()]
-    files += [p for p in package.rglob("*.py")] + [p for p in paths.ROOT.glob("*") if p.is_file()]
-    return {p: sha256(p) for p in files}
 
 
 def _fingerprints(keys, data_dir: Path, descriptor: dict, known: dict) -> dict[str, str | None]:
@@ -432,11 +421,16 @@ def refresh(
     force: bool = False,
     descriptor: dict | None = None,
     validated: str | None = None,
+    before: dict[Path, str] | None = None,
 ) -> Report:
     """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran.
 
     ``descriptor``: the data package descriptor, when the caller has validated the data
     already; ``validated``: the digest of the data it validated (the kernels need not again).
+    ``before``: the fingerprints of the input files taken before anything ran (the build's
+    inputs, :func:`wgec.pipeline.manifest.files`): what the notebooks read is recorded as it
+    was then, so that a file saved while they ran (an edit during a build, or during the
+    preview's first build) makes them run again next time, instead of being recorded as read.
     """
     import nbformat
     from jupyter_cache import get_cache
@@ -466,7 +460,6 @@ def refresh(
     if not todo:
         return report
 
-    known = _files_before(data_dir)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     errors = []
     results = []
@@ -512,14 +505,12 @@ def refresh(
         keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
         record[path.name] = {
             "source": sha256(path),
-            "inputs": _fingerprints(sorted(keys), data_dir, descriptor, known),
+            "inputs": _fingerprints(sorted(keys), data_dir, descriptor, before or {}),
             "seconds": result["seconds"],
         }
         report.executed.append(path.stem)
     # Save what did run, even when another notebook failed: it need not run again.
-    tmp = record_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-    os.replace(tmp, record_file)
+    write_json(record_file, record)
     if errors:
         raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {e}" for e in errors))
     report.executed.sort(key=[p.stem for p in notebooks()].index)

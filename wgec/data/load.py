@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from .. import paths, session
 from ..errors import DataError
+from ..files import write_json
 
 if TYPE_CHECKING:  # pandas and frictionless load in load(): `wgec build` with nothing to do needs neither
     import pandas as pd
@@ -238,10 +239,8 @@ def load(data_dir: str | Path | None = None, memo: str | Path | None = None) -> 
     if problems:
         raise DataError(_unique(problems))
     if memo is not None and before != checks:
-        memo = Path(memo)
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.with_suffix(".tmp").write_text(json.dumps(checks, indent=1, sort_keys=True))
-        memo.with_suffix(".tmp").replace(memo)
+        Path(memo).parent.mkdir(parents=True, exist_ok=True)
+        write_json(Path(memo), checks)
     frames = {r["name"]: _frame(r["schema"], *tables[r["name"]][:2]) for r in descriptor["resources"]}
     return Tables(frames, root, descriptor)
 

@@ -71,6 +71,7 @@ class Run:
     stamp: dict = field(default_factory=dict)
     report: object = None
     docs: dict = field(default_factory=dict)
+    executions: dict = field(default_factory=dict)  # page -> the digest of its notebook's run in the cache
     title: str = ""  # the book's title, for the print editions
     date: object = None
     concordance: dict = field(default_factory=dict)  # the figures of the check (wgec.book.concordance)
@@ -109,11 +110,13 @@ def _refresh(run: Run) -> str:
         verbose=not run.quiet,
         descriptor=run.tables.descriptor,
         validated=run.data_digest,
+        before=manifest.files(run.state["inputs"], run.data_path),
     )
     if run.early:  # the kernels started for this build stop while the book is built
         execute.release()
     run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
     run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
+    run.executions = {run.docs[n]: digest for n, digest in execute.executions(run.cache).items() if n in run.docs}
     return f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date"
 
 
@@ -349,8 +352,6 @@ def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -
 def _sphinx(builder: str, run: Run) -> None:
     from jupyter_book.sphinx import build_sphinx
 
-    from ..book import execute
-
     status = build_sphinx(
         paths.ROOT,
         run.work / builder,
@@ -365,9 +366,7 @@ def _sphinx(builder: str, run: Run) -> None:
             # Each notebook's present run: a page read from another run of its notebook is read
             # again, and written again by each builder that wrote it before (wgec.book.sphinx_ext),
             # whichever build ran the notebook (`wgec pdf`, then `wgec html`).
-            "wgec_executions": {
-                run.docs[name]: digest for name, digest in execute.executions(run.cache).items() if name in run.docs
-            },
+            "wgec_executions": run.executions,
             # _config.yml's html.use_download_button does not reach the theme in Jupyter
             # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
             "html_theme_options": {"use_download_button": False},

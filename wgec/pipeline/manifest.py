@@ -31,6 +31,11 @@ def inputs(data_path: Path) -> dict[str, str]:
     return found
 
 
+def files(found: dict[str, str], data_path: Path) -> dict[Path, str]:
+    """:func:`inputs` by file path (``data/…`` is in ``data_path``)."""
+    return {(data_path / k[5:] if k.startswith("data/") else paths.ROOT / k): v for k, v in found.items()}
+
+
 def digest(state: dict) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 

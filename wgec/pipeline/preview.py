@@ -316,7 +316,6 @@ class Preview:
         self.data_dir, self.out, self.state, self.jobs, self.say = data_dir, out, state, jobs, say
         self.pdf_due = False
         self.collect_due = False
-        self.frozen = False
 
     def collect(self) -> None:
         """Free what the last build left (Sphinx's application, environment and doctrees are
@@ -328,9 +327,8 @@ class Preview:
 
         self.collect_due = False
         gc.collect()
-        if not self.frozen:
+        if not gc.get_freeze_count():
             gc.freeze()
-            self.frozen = True
 
     def attempt(self, what: str, **kinds) -> dict | None:
         """One build; its result, or None when it failed (the error is printed and shown)."""
@@ -402,7 +400,7 @@ def run(
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         try:
-            with execute.warm_kernels(jobs, start=execute.warm_up_code()):
+            with execute.warm_kernels(jobs, start=execute.warm_up_code):
                 watch(data_path, changes, stop)
                 say(
                     f"serving {url} (the book in {out / 'html'}); watching data, notebooks, book, "
