@@ -266,6 +266,14 @@ def test_pages_rendered_for_a_person_to_look_at(pdf, reader, tables):
         assert (OUTPUT / f"{name}.png").stat().st_size > 10_000
 
 
+def test_no_table_caption_is_left_alone_at_the_foot_of_a_page(pdf, reader):
+    """A breakable table's caption goes to the next page with its first rows (un.typ)."""
+    for number in range(1, len(reader.pages) + 1):
+        lines = [line.strip() for line in pdftotext(pdf, "-layout", "-f", str(number), "-l", str(number)).splitlines()]
+        lines = [line for line in lines if line]
+        assert lines and not re.match(r"Table \d+\. ", lines[-1]), f"page {number} ends with {lines[-1]!r}"
+
+
 # --- names in other official languages come out as the same characters ----------------
 
 NAMES = {
