@@ -493,9 +493,31 @@ def on_doctree_resolved(app, doctree, docname: str) -> None:
     tmp.replace(folder / BODY)
 
 
+def on_config_inited(app, config) -> None:
+    """``wgec_single_page_html = False``: the singlehtml builder only assembles the report, for
+    the Typst markup, and writes no HTML page (a quarter of a second; only the Word edition
+    reads that page)."""
+    if config.wgec_single_page_html:
+        return
+    from sphinx.builders.singlehtml import SingleFileHTMLBuilder
+
+    class PrintOnly(SingleFileHTMLBuilder):
+        name = "singlehtml"
+
+        def write_doc(self, docname, doctree) -> None:
+            pass
+
+        def finish(self) -> None:
+            pass
+
+    app.add_builder(PrintOnly, override=True)
+
+
 def setup(app) -> dict:
     # After wgec.sphinx_ext's handler, which fills in the paragraph numbers.
     app.connect("doctree-resolved", on_doctree_resolved, priority=900)
+    app.add_config_value("wgec_single_page_html", True, "", [bool])
+    app.connect("config-inited", on_config_inited)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -76,6 +76,8 @@ class Run:
     date: object = None
     concordance: dict = field(default_factory=dict)  # the figures of the check (wgec.book.concordance)
     early: bool = False  # the build started warm kernels before validating (_kernels_early)
+    apps: dict = field(default_factory=dict)  # builder -> its Sphinx application, set up early (_prepare)
+    cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)  # closed when the build ends
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,16 @@ def _validate(run: Run) -> None:
 
 
 def _refresh(run: Run) -> str:
+    """The stale notebooks run; meanwhile the HTML build's Sphinx application is set up (most of
+    a second of this process, which would otherwise wait for the kernels)."""
     from ..book import execute
+
+    run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
+    run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
+
+    def meanwhile() -> None:
+        if "html" in run.wanted:
+            run.apps["html"] = _prepare("html", run)
 
     run.report = execute.refresh(
         run.data_path,
@@ -111,11 +122,10 @@ def _refresh(run: Run) -> str:
         descriptor=run.tables.descriptor,
         validated=run.data_digest,
         before=manifest.files(run.state["inputs"], run.data_path),
+        meanwhile=meanwhile,
     )
     if run.early:  # the kernels started for this build stop while the book is built
         execute.release()
-    run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
-    run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
     run.executions = {run.docs[n]: digest for n, digest in execute.executions(run.cache).items() if n in run.docs}
     return f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date"
 
@@ -136,7 +146,7 @@ def _single_page(run: Run) -> None:
     from ..editions import typst
 
     typst.forget(run.work)
-    _sphinx("singlehtml", run)
+    _sphinx("singlehtml", run, {"wgec_single_page_html": "docx" in run.wanted})
     run.title = settings.book_config().get("title", "")
 
 
@@ -243,11 +253,10 @@ def _kernels_early(run: Run):
 
     if execute.warm():
         return contextlib.nullcontext()
-    count = execute.pending(run.data_path, run.out / ".cache")
-    if not count:
+    workers = execute.pending(run.data_path, run.out / ".cache", run.jobs)
+    if not workers:
         return contextlib.nullcontext()
     run.early = True
-    workers = min(run.jobs or os.cpu_count() or 1, count)
     return execute.warm_kernels(workers, start=execute.warm_up_code)  # read in the workers, not here
 
 
@@ -280,6 +289,7 @@ def _run_steps(run: Run) -> None:
             checkpoint()
         _swap_in(run)
     finally:
+        run.cleanup.close()
         shutil.rmtree(run.staging, ignore_errors=True)
 
 
@@ -349,38 +359,102 @@ def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -
     return work, expected
 
 
-def _sphinx(builder: str, run: Run) -> None:
-    from jupyter_book.sphinx import build_sphinx
-
-    status = build_sphinx(
-        paths.ROOT,
-        run.work / builder,
-        path_config=paths.CONFIG_FILE,
-        doctreedir=run.work / "doctrees",
-        noconfig=True,
-        confoverrides={
-            "nitpicky": True,
-            "latex_individualpages": False,
-            "nb_execution_mode": "cache",
-            "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
-            # Each notebook's present run: a page read from another run of its notebook is read
-            # again, and written again by each builder that wrote it before (wgec.book.sphinx_ext),
-            # whichever build ran the notebook (`wgec pdf`, then `wgec html`).
-            "wgec_executions": run.executions,
-            # _config.yml's html.use_download_button does not reach the theme in Jupyter
-            # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
-            "html_theme_options": {"use_download_button": False},
-        },
-        warningiserror=True,
-        keep_going=True,
-        builder=builder,
-        freshenv=False,
-        quiet=run.quiet,
-    )
+def _sphinx(builder: str, run: Run, config: dict | None = None) -> None:
+    """Build with ``builder`` (the application :func:`_prepare` set up, or one set up now with
+    ``config`` too)."""
+    with contextlib.ExitStack() as stack:
+        app = run.apps.pop(builder, None)
+        if app is None:
+            app = _prepare(builder, run, stack, config)
+        else:
+            stack.enter_context(app.wgec_contexts)  # closed when this build ends
+        # Each notebook's present run: a page read from another run of its notebook is read
+        # again, and written again by each builder that wrote it before (wgec.book.sphinx_ext),
+        # whichever build ran the notebook (`wgec pdf`, then `wgec html`).
+        app.config.wgec_executions = run.executions
+        _sphinx_call(builder, app, app.build, False, [])
+        status = app.statuscode
     if status != 0:
         raise BuildError(f"the {builder} build failed (see the messages above)")
     if not run.concordance:  # after the first Sphinx build of a run: the gate before any output is kept
         _concordance(run)
+
+
+def _prepare(builder: str, run: Run, stack: contextlib.ExitStack | None = None, config: dict | None = None):
+    """The Sphinx application of ``builder`` set up (extensions, configuration, the pickled
+    environment), as Jupyter Book's ``build_sphinx`` sets it up, without building yet: the
+    build sets up the HTML one while the notebooks run. Without ``stack``, the docutils
+    registries it needs stay in place until :func:`_sphinx` has built with it."""
+    from jupyter_book.config import get_final_config
+    from jupyter_book.pdf import update_latex_documents
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+    contexts = contextlib.ExitStack()
+    if stack is not None:
+        stack.enter_context(contexts)
+    else:
+        run.cleanup.callback(contexts.close)  # if it is never built (a notebook failed)
+    sphinx_config, meta = get_final_config(
+        user_yaml=paths.CONFIG_FILE,
+        cli_config={
+            "nitpicky": True,
+            "latex_individualpages": False,
+            "nb_execution_mode": "cache",
+            "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
+            "wgec_executions": run.executions,
+            # _config.yml's html.use_download_button does not reach the theme in Jupyter
+            # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
+            "html_theme_options": {"use_download_button": False},
+            **(config or {}),
+        },
+        sourcedir=paths.ROOT,
+        use_external_toc=True,
+    )
+    contexts.enter_context(patch_docutils(None))
+    contexts.enter_context(docutils_namespace())
+
+    def setup():
+        app = Sphinx(
+            srcdir=paths.ROOT,
+            confdir=None,
+            outdir=run.work / builder,
+            doctreedir=run.work / "doctrees",
+            buildername=builder,
+            confoverrides=sphinx_config,
+            status=None if run.quiet else sys.stdout,
+            warning=sys.stderr,
+            freshenv=False,
+            warningiserror=True,
+            keep_going=True,
+        )
+        app.config.latex_documents = update_latex_documents(app.config.latex_documents, meta["latex_doc_overrides"])
+        if app.builder.name == "singlehtml":
+            app.set_html_assets_policy("always")
+        if app.config["use_multitoc_numbering"]:
+            import yaml
+
+            if "external_toc_path" not in app.config or "numbered: true" in yaml.dump(
+                app.config.external_site_map.as_json()
+            ):
+                app.setup_extension("sphinx_multitoc_numbering")
+        return app
+
+    app = _sphinx_call(builder, None, setup)
+    app.wgec_contexts = contexts
+    return app
+
+
+def _sphinx_call(builder: str, app, call, *args):
+    """``call``, with Sphinx's own report of an error it raises (as ``sphinx-build`` prints it)."""
+    from sphinx.cmd.build import handle_exception
+
+    try:
+        return call(*args)
+    except Exception as exc:
+        options = type("Options", (), {"pdb": False, "verbosity": 0, "traceback": False})
+        handle_exception(app, options, exc, sys.stderr)
+        raise BuildError(f"the {builder} build failed (see the messages above)") from None
 
 
 def _concordance(run: Run) -> None:
