@@ -121,6 +121,30 @@ def test_a_page_is_never_stale_whichever_command_ran_its_notebook(workspace):
     ).stdout.replace("\n", " ")
 
 
+def test_a_build_starts_as_many_kernels_as_its_stale_notebooks_are_worth(workspace, tmp_path):
+    """None when no notebook is stale; one for a second or so of notebooks (a second kernel's
+    start would take its core from the rest of the build); one per core for a long refresh."""
+    from wgec.book import execute
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    shutil.copytree(workspace / "data", data)
+    shutil.copytree(workspace / "out" / ".cache", cache)
+    assert execute.pending(data, cache, jobs=2) == 0
+    with (data / "wgec_meetings.csv").open("a", encoding="utf-8") as table:
+        table.write("\n")  # a table's bytes changed: its notebooks are stale
+    record = json.loads((cache / "executions.json").read_text())
+    stale = [name for name, entry in record.items() if "table:wgec_meetings" in entry["inputs"]]
+    assert len(stale) >= 2
+    for seconds, kernels in ((0.1, 1), (60.0, 2)):
+        for entry in record.values():
+            entry["seconds"] = seconds
+        (cache / "executions.json").write_text(json.dumps(record))
+        assert execute.pending(data, cache, jobs=2) == kernels
+    assert execute.pending(data, cache, jobs=1) == 1
+    (cache / "executions.json").unlink()  # never run: every notebook is stale, of unknown length
+    assert execute.pending(data, cache, jobs=2) == 2
+
+
 def test_a_killed_build_leaves_the_last_good_outputs(workspace):
     out, data = workspace / "out", workspace / "data"
     before = hashes(out)
