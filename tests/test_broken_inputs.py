@@ -242,6 +242,10 @@ def config_python_tag(d, p):
     edit(p / "_config.yml", 'author: "WGEC Report"', f'author: !!python/object/apply:os.system ["touch {marker}"]')
 
 
+def title_differs(d, p):
+    edit(p / "notebooks" / "00_front_matter.md", "# Proposed structure and content", "# Draft structure and content")
+
+
 def _line(path: Path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line)
 
@@ -312,8 +316,18 @@ CASES = {  # name: (break it, what the message must say)
         config_python_tag,
         ["_config.yml, line 4", "python/object/apply:os.system", "safe loader"],
     ),
+    "front page heading is not the title": (
+        title_differs,
+        [
+            "00_front_matter.md:{title_line}",
+            "'Draft structure and content of the report",
+            "title in _config.yml",
+            "'Proposed structure and content of the report",
+        ],
+    ),
 }
 PROJECT_CASES = {
+    title_differs,
     missing_notebook,
     cell_raises,
     config_unknown_key,
@@ -367,6 +381,9 @@ def test_a_broken_input_is_named_and_the_last_good_build_is_kept(good, tmp_path,
     if breaks is cell_raises:
         cell_line = _line(project / "notebooks" / "02c_characteristics.md", FAILING_CELL)
         expected = [e.format(cell_line=cell_line) for e in expected]
+    if breaks is title_differs:
+        title_line = _line(project / "notebooks" / "00_front_matter.md", "# Draft structure")
+        expected = [e.format(title_line=title_line) for e in expected]
     for part in expected:
         assert part in message, (part, message)
     assert "Traceback" not in result.stdout + message

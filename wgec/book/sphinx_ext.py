@@ -83,6 +83,8 @@ def on_builder_inited(app: Sphinx) -> None:
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     env = app.env
     docname = env.docname
+    if docname == app.config.root_doc:
+        _check_title(app, doctree)
     plan = env.wgec_plan.get(docname)
     if plan is not None:
         text, style = plan
@@ -183,8 +185,26 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         marker.replace_self(nodes.inline("", f"{number}.", classes=["un-para-num"]))
 
 
+def _check_title(app: Sphinx, doctree: nodes.document) -> None:
+    """The front page's heading is the book's title (``title`` in _config.yml, which the HTML
+    pages, the PDFs and the Word edition carry): written out in the notebook, so that JupyterLab
+    shows it too, and stopped here when the two differ."""
+    from sphinx.util import logging
+
+    heading = doctree.next_node(nodes.title)
+    expected = app.config.html_title or app.config.project
+    if heading is not None and heading.astext() != expected:
+        logging.getLogger(__name__).error(
+            "the front page's heading is %r, but the book's title (title in _config.yml) is %r: "
+            "write the same title in both",
+            heading.astext(),
+            expected,
+            location=heading,
+        )
+
+
 def on_config_inited(app: Sphinx, config) -> None:
-    # The book's title, from _config.yml, for the front page's heading ({{ title }}).
+    # The book's title, from _config.yml, as {{ title }} in the pages' Markdown.
     substitutions = dict(getattr(config, "myst_substitutions", None) or {})
     substitutions.setdefault("title", config.html_title or config.project)
     config.myst_substitutions = substitutions
