@@ -221,6 +221,11 @@ def cell_raises(d, p):
     edit(p / "notebooks" / "02c_characteristics.md", said, f"{said}count = 8\n{FAILING_CELL}\n")
 
 
+def cell_asks_for_input(d, p):
+    said = 'page.say("Under this heading the contribution lists {n}:"'
+    edit(p / "notebooks" / "02c_characteristics.md", said, f"answer = input('How many? ')\n{said}")
+
+
 def bullet_dropped(d, p):
     rewrite(d / "focus_areas.csv", lambda r: r["id"] != "FA-CON-4")
 
@@ -300,6 +305,10 @@ CASES = {  # name: (break it, what the message must say)
             "ValueError: the characteristics do not add up",
         ],
     ),
+    "notebook cell asks for input": (
+        cell_asks_for_input,
+        ["notebooks/02c_characteristics.md, line", "StdinNotImplementedError"],
+    ),
     "config: unknown key": (
         config_unknown_key,
         ["_config.yml", "wgec_document: unknown setting 'meetin'", "expected one of", "meeting"],
@@ -328,6 +337,7 @@ CASES = {  # name: (break it, what the message must say)
 }
 PROJECT_CASES = {
     title_differs,
+    cell_asks_for_input,
     missing_notebook,
     cell_raises,
     config_unknown_key,
@@ -502,3 +512,18 @@ def test_an_output_folder_that_cannot_be_made_is_named(tmp_path, out, says):
     assert result.returncode != 0
     assert f"{tmp_path / out}: {says}" in result.stderr and "Traceback" not in result.stdout + result.stderr
     assert (tmp_path / "report.pdf").read_bytes() == b"%PDF- not ours"
+
+
+def test_a_failed_notebook_leaves_the_next_build_incremental(good, tmp_path, monkeypatch):
+    """A notebook that raises stops the build before Sphinx builds anything: Sphinx's work folder
+    keeps its stamp, so the next build reads again only what changed, not every page."""
+    project = project_copy(tmp_path / "project")
+    monkeypatch.setenv("WGEC_PROJECT", str(project))
+    out = tmp_path / "out"
+    assert run_wgec("html", "--data", good["data"], "--out", out).returncode == 0
+    stamp = out / ".work" / "stamp.json"
+    assert stamp.is_file()
+    cell_raises(good["data"], project)
+    result = run_wgec("html", "--data", good["data"], "--out", out)
+    assert result.returncode != 0 and "ValueError: the characteristics do not add up" in result.stderr
+    assert stamp.is_file()

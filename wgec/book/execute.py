@@ -53,7 +53,7 @@ print("WGEC-READS " + json.dumps(wgec.session.report()))
 """
 # After a warm kernel's imports: what they made lives as long as the kernel, so the garbage
 # collector leaves it alone from then on (each reset's collection took 0.05 s scanning it).
-WARM_UP_END = "\nimport gc\ngc.freeze()\ndel gc\n"
+WARM_UP_END = "\nimport gc\ngc.collect()\ngc.freeze()\ndel gc\n"
 
 
 def _read(path: Path):
@@ -88,15 +88,20 @@ def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3, meanwhile=None
             extra_arguments=["--HistoryManager.hist_file=:memory:"],
             **streams,
         )
-        if meanwhile is not None and done is None:
-            done = (meanwhile(),)
-        kc = km.client()
-        kc.start_channels()
-        try:
+        kc = None
+        try:  # whatever fails from here on (``meanwhile`` included) leaves no kernel behind
+            if meanwhile is not None and done is None:
+                done = (meanwhile(),)
+            kc = km.client()
+            kc.start_channels()
+            # As nbclient's own client: a notebook that asks for input fails at once, naming its
+            # cell, instead of waiting for an answer until its timeout.
+            kc.allow_stdin = False
             await _ready(km, kc)
-        except RuntimeError:
-            kc.stop_channels()
-            await km.shutdown_kernel()
+        except BaseException:
+            if kc is not None:
+                kc.stop_channels()
+            await km.shutdown_kernel(now=True)
             raise
         return km, kc
 
@@ -117,23 +122,26 @@ async def _ready(km, kc, timeout: float = 60) -> None:
     """Wait until the kernel answers, and its output channel is connected: jupyter_client's
     ``wait_for_ready``, without its last step, which waits 0.2 s of silence on that channel
     (twice per notebook run: a tenth of a small notebook's run). The channel is known to be
-    connected when the status of our request arrives on it; stray messages from before are
-    told apart by nbclient, which reads only those of its own requests."""
+    connected when the status of one of our requests arrives on it; stray messages from
+    before are told apart by nbclient, which reads only those of its own requests. Any of our
+    requests' replies will do: one asked a second ago may be answered late, by a kernel slow
+    to start, and the next question's answer comes after it."""
     from queue import Empty
 
     deadline = time.monotonic() + timeout
+    asked: set[str] = set()
     while True:
-        asked = kc.kernel_info()
+        asked.add(kc.kernel_info())
         try:
             reply = await kc.get_shell_msg(timeout=1)
         except Empty:
             reply = None
-        if reply is not None and reply["parent_header"].get("msg_id") == asked:
+        if reply is not None and reply["parent_header"].get("msg_id") in asked:
             try:
                 while True:
                     msg = await kc.get_iopub_msg(timeout=0.5)
                     if (
-                        msg["parent_header"].get("msg_id") == asked
+                        msg["parent_header"].get("msg_id") in asked
                         and msg["msg_type"] == "status"
                         and msg["content"].get("execution_state") == "idle"
                     ):
@@ -370,7 +378,7 @@ def pending(data_dir: Path, cache_dir: Path, jobs: int | None = None) -> int:
     """How many kernels a refresh would best run its notebooks in, judged before the data are
     validated (from the descriptor as written): 0 when none is stale (or when that cannot be
     told, and the build finds out as usual); else one per ``KERNEL_START`` seconds of the stale
-    notebooks' last runs, at least one, and at most ``jobs`` (one per core) or one per notebook.
+    notebooks' last runs (rounded down: at least one), and at most ``jobs`` (one per core) or one per notebook.
     A kernel's start costs a core more than a second and a half (the process, then pandas,
     matplotlib and the package): for a second or so of notebooks, a second kernel only takes
     that core from the rest of the build (measured on 2 cores: a one-table edit's build 5.9 s
@@ -384,7 +392,7 @@ def pending(data_dir: Path, cache_dir: Path, jobs: int | None = None) -> int:
     if not todo:
         return 0
     seconds = sum(record.get(path.name, {}).get("seconds", UNKNOWN_SECONDS) for path in todo)
-    worth = max(1, math.ceil(seconds / KERNEL_START))
+    worth = max(1, math.floor(seconds / KERNEL_START))
     return min(worth, len(todo), max(1, jobs or os.cpu_count() or 1))
 
 
@@ -563,8 +571,12 @@ def refresh(
             pool.submit(_execute_batch, batch, message, timeout, verbose, warm is not None)
             for batch in _batches(todo, jobs, record)
         ]
+        failed = None
         if meanwhile is not None:
-            meanwhile()
+            try:
+                meanwhile()
+            except Exception as exc:  # raised once the notebooks' runs are recorded
+                failed = exc
         for future in as_completed(futures):
             results.extend(future.result())
     for result in sorted(results, key=lambda r: r["path"]):
@@ -599,5 +611,7 @@ def refresh(
     write_json(record_file, record)
     if errors:
         raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {e}" for e in errors))
+    if failed is not None:
+        raise failed
     report.executed.sort(key=[p.stem for p in notebooks()].index)
     return report

@@ -355,7 +355,6 @@ def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -
     if current != expected:
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
-    stamp.unlink(missing_ok=True)  # written again only when this build succeeds
     return work, expected
 
 
@@ -372,6 +371,9 @@ def _sphinx(builder: str, run: Run, config: dict | None = None) -> None:
         # again, and written again by each builder that wrote it before (wgec.book.sphinx_ext),
         # whichever build ran the notebook (`wgec pdf`, then `wgec html`).
         app.config.wgec_executions = run.executions
+        # From here on the work folder changes: its stamp is written again only when this build
+        # succeeds (a failed one leaves a clean start to the next; a failed notebook does not).
+        (run.work / "stamp.json").unlink(missing_ok=True)
         _sphinx_call(builder, app, app.build, False, [])
         status = app.statuscode
     if status != 0:
