@@ -70,16 +70,15 @@ def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3, meanwhile=None
     for its ports to a kernel starting in another worker) is started again, and a start that
     fails leaves nothing behind (nbclient's own start left a clean-up at exit that failed with a
     traceback). ``quiet``: the kernel's own output goes nowhere (a warm kernel's, which is not
-    the user's). ``meanwhile``: called while the kernel's process starts (this worker's own
+    the user's). ``meanwhile``: called once while the kernel's process starts (this worker's own
     imports); its result is returned third."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     streams = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
-    done = None
+    given: list = []  # what ``meanwhile`` gave (a kernel started again does not call it again)
 
     async def start():
-        nonlocal done
         km = AsyncKernelManager(kernel_name="python3")
         await km.start_kernel(
             cwd=cwd,
@@ -90,8 +89,8 @@ def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3, meanwhile=None
         )
         kc = None
         try:  # whatever fails from here on (``meanwhile`` included) leaves no kernel behind
-            if meanwhile is not None and done is None:
-                done = (meanwhile(),)
+            if meanwhile is not None and not given:
+                given.append(meanwhile())
             kc = km.client()
             kc.start_channels()
             # As nbclient's own client: a notebook that asks for input fails at once, naming its
@@ -115,7 +114,7 @@ def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3, meanwhile=None
                     "`.venv/bin/jupyter kernelspec list` shows where its kernel.json is"
                 ) from None
             continue
-        return km, kc, (done or (None,))[0]
+        return km, kc, given[0] if given else None
 
 
 async def _ready(km, kc, timeout: float = 60) -> None:
@@ -294,8 +293,8 @@ def _stop_kernel() -> None:
 
 
 def _start_kernel(code, timeout: int) -> None:
-    """Start this warm worker's kernel now, and run ``code`` in it (the notebooks' imports; a
-    function is called here, in the worker, to give it)."""
+    """Start this warm worker's kernel now, and run in it the code that ``code`` gives (the
+    notebooks' imports: :func:`warm_up_code`, called here, in the worker)."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -305,14 +304,12 @@ def _start_kernel(code, timeout: int) -> None:
     # Its output is not the user's: a kernel stopped while it starts (a build that failed on its
     # data) would print a traceback under the build's message. The code to warm it up is read
     # while it starts (that imports myst-nb's reader, which this worker needs next anyway).
-    km, kc, code = _new_kernel(
-        str(paths.NOTEBOOKS_DIR), quiet=True, meanwhile=code if callable(code) else (lambda: code)
-    )
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell((code or "") + WARM_UP_END)])
+    km, kc, imports = _new_kernel(str(paths.NOTEBOOKS_DIR), quiet=True, meanwhile=code)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(imports + WARM_UP_END)])
     client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3")
     client.kc = kc
     client.execute(cleanup_kc=False)
-    _WARM["km"], _WARM["kc"] = km, client.kc
+    _WARM["km"], _WARM["kc"] = km, kc
 
 
 @contextlib.contextmanager
@@ -320,9 +317,9 @@ def warm_kernels(jobs: int | None = None, start=None, timeout: int = 300):
     """While active, :func:`refresh` runs the notebooks in long-lived workers whose kernels
     stay up between refreshes (pandas, matplotlib and the package imported once): what a
     long-running process such as ``wgec preview`` uses. A kernel is started again when the
-    package's code changed since it started, or when it died. ``start``: code to run at once
-    in each worker's new kernel (imports), so that the first refresh finds them warm too, or a
-    function that gives it (such as :func:`warm_up_code`), called in the workers."""
+    package's code changed since it started, or when it died. ``start``: a function that gives
+    the code to run at once in each worker's new kernel (its imports: :func:`warm_up_code`),
+    called in the workers, so that the first refresh finds them warm too."""
     workers = max(1, jobs or os.cpu_count() or 1)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_warm_worker)
     _POOL.append((pool, workers))
@@ -378,8 +375,8 @@ def pending(data_dir: Path, cache_dir: Path, jobs: int | None = None) -> int:
     """How many kernels a refresh would best run its notebooks in, judged before the data are
     validated (from the descriptor as written): 0 when none is stale (or when that cannot be
     told, and the build finds out as usual); else one per ``KERNEL_START`` seconds of the stale
-    notebooks' last runs (rounded down: at least one), and at most ``jobs`` (one per core) or one per notebook.
-    A kernel's start costs a core more than a second and a half (the process, then pandas,
+    notebooks' last runs (rounded down: at least one), and at most ``jobs`` (one per core) or
+    one per notebook. A kernel's start costs a core more than a second and a half (the process, then pandas,
     matplotlib and the package): for a second or so of notebooks, a second kernel only takes
     that core from the rest of the build (measured on 2 cores: a one-table edit's build 5.9 s
     with two kernels, 5.3 s with one)."""

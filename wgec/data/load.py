@@ -212,8 +212,9 @@ def load(data_dir: str | Path | None = None, memo: str | Path | None = None) -> 
         if read is not None:
             tables[res["name"]] = read
 
+    memo = Path(memo) if memo is not None else None
     checks = _checks(descriptor, tables)
-    before = _checked_before(Path(memo) if memo is not None else None) if not problems else {}
+    before = _checked_before(memo) if not problems else {}
     resources = []
     for res in descriptor["resources"]:
         if res["name"] not in tables:
@@ -239,8 +240,8 @@ def load(data_dir: str | Path | None = None, memo: str | Path | None = None) -> 
     if problems:
         raise DataError(_unique(problems))
     if memo is not None and before != checks:
-        Path(memo).parent.mkdir(parents=True, exist_ok=True)
-        write_json(Path(memo), checks)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        write_json(memo, checks)
     frames = {r["name"]: _frame(r["schema"], *tables[r["name"]][:2]) for r in descriptor["resources"]}
     return Tables(frames, root, descriptor)
 

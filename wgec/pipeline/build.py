@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from .. import paths, settings
 from ..errors import BuildError
@@ -36,6 +37,7 @@ from ..files import replace_folder, sha256, write_json
 from . import manifest
 from .lock import checkpoint, interruptible, lock
 
+STAMP = "stamp.json"  # in OUT/.work: what the work folder was built from, written when a build succeeds
 # The editions built on request, and the command that brings each up to date (`make` builds the rest).
 ON_REQUEST = {"docx": "make docx` (or `wgec docx", "latex": "make pdf-latex` (or `wgec pdf --engine latex"}
 # Each kind of output and the file it is (the HTML book is a folder).
@@ -76,7 +78,7 @@ class Run:
     date: object = None
     concordance: dict = field(default_factory=dict)  # the figures of the check (wgec.book.concordance)
     early: bool = False  # the build started warm kernels before validating (_kernels_early)
-    apps: dict = field(default_factory=dict)  # builder -> its Sphinx application, set up early (_prepare)
+    apps: dict = field(default_factory=dict)  # builder -> (Sphinx application, its contexts), set up early (_prepare)
     cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)  # closed when the build ends
 
 
@@ -113,6 +115,7 @@ def _refresh(run: Run) -> str:
     def meanwhile() -> None:
         if "html" in run.wanted:
             run.apps["html"] = _prepare("html", run)
+            run.cleanup.callback(run.apps["html"][1].close)  # if it is never built (a notebook failed)
 
     run.report = execute.refresh(
         run.data_path,
@@ -336,7 +339,7 @@ def _swap_in(run: Run) -> None:
             "last_refresh": {"executed": report.executed, "reused": report.reused, "why": report.why},
         },
     )
-    write_json(run.work / "stamp.json", run.stamp)
+    write_json(run.work / STAMP, run.stamp)
 
 
 # --- the work folder and Sphinx --------------------------------------------------------
@@ -345,7 +348,7 @@ def _swap_in(run: Run) -> None:
 def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -> tuple[Path, dict]:
     """Sphinx's incremental work folder; wiped when it may not match (code changed, failed build)."""
     work = out / ".work"
-    stamp = work / "stamp.json"
+    stamp = work / STAMP
     code = {k: v for k, v in inputs_now.items() if not k.startswith(("data/", "notebooks/"))}
     expected = {"code": manifest.digest(code), "data_dir": str(data_path), "cache": str(cache)}
     try:
@@ -361,19 +364,15 @@ def _work(out: Path, data_path: Path, cache: Path, inputs_now: dict[str, str]) -
 def _sphinx(builder: str, run: Run, config: dict | None = None) -> None:
     """Build with ``builder`` (the application :func:`_prepare` set up, or one set up now with
     ``config`` too)."""
-    with contextlib.ExitStack() as stack:
-        app = run.apps.pop(builder, None)
-        if app is None:
-            app = _prepare(builder, run, stack, config)
-        else:
-            stack.enter_context(app.wgec_contexts)  # closed when this build ends
+    app, contexts = run.apps.pop(builder, None) or _prepare(builder, run, config)
+    with contexts:  # docutils' registries as Sphinx set them, until this build ends
         # Each notebook's present run: a page read from another run of its notebook is read
         # again, and written again by each builder that wrote it before (wgec.book.sphinx_ext),
         # whichever build ran the notebook (`wgec pdf`, then `wgec html`).
         app.config.wgec_executions = run.executions
         # From here on the work folder changes: its stamp is written again only when this build
         # succeeds (a failed one leaves a clean start to the next; a failed notebook does not).
-        (run.work / "stamp.json").unlink(missing_ok=True)
+        (run.work / STAMP).unlink(missing_ok=True)
         _sphinx_call(builder, app, app.build, False, [])
         status = app.statuscode
     if status != 0:
@@ -382,21 +381,16 @@ def _sphinx(builder: str, run: Run, config: dict | None = None) -> None:
         _concordance(run)
 
 
-def _prepare(builder: str, run: Run, stack: contextlib.ExitStack | None = None, config: dict | None = None):
+def _prepare(builder: str, run: Run, config: dict | None = None):
     """The Sphinx application of ``builder`` set up (extensions, configuration, the pickled
-    environment), as Jupyter Book's ``build_sphinx`` sets it up, without building yet: the
-    build sets up the HTML one while the notebooks run. Without ``stack``, the docutils
-    registries it needs stay in place until :func:`_sphinx` has built with it."""
+    environment), as Jupyter Book's ``build_sphinx`` sets it up, without building yet (the
+    build sets up the HTML one while the notebooks run); and the contexts that keep docutils'
+    registries as it set them, to be closed once it has built (before another is set up)."""
     from jupyter_book.config import get_final_config
     from jupyter_book.pdf import update_latex_documents
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
-    contexts = contextlib.ExitStack()
-    if stack is not None:
-        stack.enter_context(contexts)
-    else:
-        run.cleanup.callback(contexts.close)  # if it is never built (a notebook failed)
     sphinx_config, meta = get_final_config(
         user_yaml=paths.CONFIG_FILE,
         cli_config={
@@ -413,6 +407,7 @@ def _prepare(builder: str, run: Run, stack: contextlib.ExitStack | None = None, 
         sourcedir=paths.ROOT,
         use_external_toc=True,
     )
+    contexts = contextlib.ExitStack()
     contexts.enter_context(patch_docutils(None))
     contexts.enter_context(docutils_namespace())
 
@@ -442,9 +437,11 @@ def _prepare(builder: str, run: Run, stack: contextlib.ExitStack | None = None, 
                 app.setup_extension("sphinx_multitoc_numbering")
         return app
 
-    app = _sphinx_call(builder, None, setup)
-    app.wgec_contexts = contexts
-    return app
+    try:
+        return _sphinx_call(builder, None, setup), contexts
+    except BaseException:
+        contexts.close()
+        raise
 
 
 def _sphinx_call(builder: str, app, call, *args):
@@ -454,8 +451,7 @@ def _sphinx_call(builder: str, app, call, *args):
     try:
         return call(*args)
     except Exception as exc:
-        options = type("Options", (), {"pdb": False, "verbosity": 0, "traceback": False})
-        handle_exception(app, options, exc, sys.stderr)
+        handle_exception(app, SimpleNamespace(pdb=False, verbosity=0, traceback=False), exc, sys.stderr)
         raise BuildError(f"the {builder} build failed (see the messages above)") from None
 
 
