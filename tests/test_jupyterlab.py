@@ -19,10 +19,23 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from wgec import paths, settings
+from wgec.report.words import EVAL
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-RAW_MYST = ("{glue", "{numref}", "[^", "::::", "{list-table}", "{data-table}", "{container}", "{.external}", "{{")
+RAW_MYST = (
+    "{eval}",
+    "{glue",
+    "{numref}",
+    "[^",
+    "::::",
+    "{list-table}",
+    "{data-table}",
+    "{container}",
+    "{.external}",
+    "{.wgec",
+    "{{",
+)
 NOTEBOOKS = ["00_front_matter", "02a_scope_and_focus_areas", "02d_organizations"]
 
 
@@ -160,16 +173,21 @@ def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser,
         # hold the writer's templates, MyST roles included, which the book reads as written).
         text = "\n".join(
             page.locator(".jp-NotebookPanel:visible")
-            .locator(".jp-MarkdownCell .jp-RenderedMarkdown, .jp-OutputArea")
+            .locator(".jp-MarkdownCell .myst, .jp-OutputArea")
             .all_inner_texts()
         )
         for syntax in RAW_MYST:
             assert syntax not in text, f"raw MyST on the page: {syntax!r}"
         assert "contribution" in text.lower()
-        if "quotes." in source:  # a section that quotes the contribution
-            assert page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output sup.footnote-ref").count(), (
-                "the sources are notes"
-            )
+        if "quotes." in source:  # a section that quotes the contribution: its notes give the source lines
+            assert "Contribution, line" in text, "the sources are not given"
+        # Each value of the Markdown cells ({eval}) is shown, evaluated by the kernel (jupyterlab-myst
+        # shows an expression it has no value for as code).
+        shown = page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell .myst code").all_inner_texts()
+        expressions = EVAL.findall(source)
+        assert not set(expressions) & set(shown), f"values not evaluated: {set(expressions) & set(shown)}"
+        if expressions:
+            assert page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell .myst span").count()
         if name == "00_front_matter":  # the report's title, as the book has it (not {{ title }})
             heading = page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell h1").first.inner_text()
             assert heading.strip(" ¶") == settings.book_config()["title"]
@@ -184,5 +202,6 @@ def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser,
         time.sleep(1)
         assert (root / "notebooks" / f"{name}.md").read_bytes() == before
     finally:
+        page.locator(".jp-NotebookPanel:visible .jp-Cell").first.scroll_into_view_if_needed()
         page.screenshot(path=str(paths.ROOT / "tests" / "output" / f"jupyterlab-{name}.png"), full_page=False)
         context.close()

@@ -29,6 +29,7 @@ from .. import paths, settings
 from ..data import DESCRIPTOR
 from ..errors import NotebookError
 from ..files import sha256, write_json
+from .read import filled_line
 from .toc import notebooks
 
 RECORD = "executions.json"
@@ -58,9 +59,9 @@ WARM_UP_END = "\nimport gc\ngc.collect()\ngc.freeze()\ndel gc\n"
 
 def _read(path: Path):
     """The notebook exactly as myst-nb reads it, so that its cache key matches."""
-    from myst_nb.core.read import read_myst_markdown_notebook
+    from .read import notebook
 
-    return read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
+    return notebook(path.read_text(encoding="utf-8"), path=str(path))
 
 
 def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3, meanwhile=None):
@@ -423,6 +424,11 @@ def _failed_where(path: Path, cells) -> str:
     if failed is None:
         return "a cell"
     cell = code[failed - 1]
+    if filled_line(cell.source) is not None:  # a Markdown cell's {eval}: its line, from the role named
+        value = next((o.get("evalue", "") for o in cell.outputs if o.get("output_type") == "error"), "")
+        role = re.match(r"\{eval\}`([^`]+)`", value)
+        return f"line {filled_line(cell.source, role.group(1) if role else None)} (a Markdown cell)"
+    failed -= sum(filled_line(c.source) is not None for c in code[: failed - 1])  # the file's own code cells
     where = f"code cell {failed}"
     trace = "\n".join(line for o in cell.outputs if o.get("output_type") == "error" for line in o.get("traceback", []))
     found = re.search(

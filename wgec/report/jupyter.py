@@ -223,13 +223,29 @@ def figure(svg: str, caption: str, alt: str, name: str) -> str:
     )
 
 
+class Html(str):
+    """A table cell already rendered (:func:`cell`): put in the table as it is."""
+
+
+def cell(markdown: str) -> Html:
+    """The package's Markdown for a table cell (a quotation, a list) as HTML: one paragraph
+    without its ``<p>``."""
+    rendered = render(markdown).strip()
+    if rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
+        rendered = rendered[3:-4]
+    return Html(rendered)
+
+
 def table(rows: Sequence[Sequence[str]], header: Sequence[str], caption: str, name: str) -> str:
-    """A table as an HTML table; ``rows`` and ``header`` are plain text (escaped here)."""
+    """A table as an HTML table; ``rows`` and ``header`` are plain text (escaped here), or
+    :class:`Html` from :func:`cell`."""
     left = ' style="text-align:left"'  # JupyterLab aligns table cells right (for numbers); these are text
-    head = "".join(f"<th{left}>{html.escape(str(cell))}</th>" for cell in header)
-    body = "\n".join(
-        "<tr>" + "".join(f"<td{left}>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
-    )
+
+    def content(value) -> str:
+        return value if isinstance(value, Html) else html.escape(str(value))
+
+    head = "".join(f"<th{left}>{content(cell)}</th>" for cell in header)
+    body = "\n".join("<tr>" + "".join(f"<td{left}>{content(cell)}</td>" for cell in row) + "</tr>" for row in rows)
     return (
         f'<table id="{html.escape(name)}" class="wgec-table">\n'
         f"<caption>Table: {render_inline(caption)}</caption>\n"

@@ -59,12 +59,66 @@ def footnote(note: str, key: str = "fn") -> RawMd:
         _KEYS.update(notebook=session.started(), next=itertools.count(1))
     label = f"{re.sub(r'[^A-Za-z0-9-]', '-', key)}-{next(_KEYS['next'])}"
     _NOTES.append(f"[^{label}]: {note}")
+    _NOTE_TEXT[label] = note
     return RawMd(f"[^{label}]")
+
+
+_NOTE_TEXT: dict[str, str] = {}  # a footnote's text by its label, for its plain rendering in Jupyter
+_NOTE_REF = re.compile(r"\[\^([A-Za-z0-9-]+)\]")
 
 
 class RawMd(str):
     """Markdown that is already safe (built by this package from escaped data: a quotation, a
-    footnote, a mark): :func:`say` and :func:`table` put it on the page as it is."""
+    footnote, a mark): :func:`say` and :func:`table` put it on the page as it is.
+
+    As the value of a Markdown cell's ``{eval}`` role in JupyterLab (jupyterlab-myst), it shows
+    as its plain text, a footnote as its text in brackets: no MyST syntax."""
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's text/plain (a str's would be its repr)
+        printer.text(_plain_text(self))
+
+
+def _plain_text(markdown: str) -> str:
+    """The package's Markdown as the plain text a reader sees (a footnote as its text in brackets)."""
+    return " ".join(jupyter.text(jupyter.render_inline(_notes_inline(markdown))).split())
+
+
+def _notes_inline(markdown: str) -> str:
+    """Each footnote reference replaced by the note's text in brackets (Jupyter shows a value
+    or a table cell without the notes that go under its block)."""
+    return _NOTE_REF.sub(lambda m: f" \\[{_NOTE_TEXT.get(m.group(1), '')}\\]", markdown)
+
+
+def markdown(text: str, line: int = 0) -> None:
+    """Put a Markdown cell of the notebook on the page with its values: each ``{eval}`expr```
+    evaluated in the notebook's namespace, as jupyterlab-myst evaluates it in JupyterLab, and
+    inserted as :func:`say` inserts a value (escaped, unless it is :class:`RawMd`). The book's
+    reader (:mod:`wgec.book.read`) calls this in place of such a cell; ``line`` is where the cell's
+    text begins in its .md file. Footnotes its values made go with it, as with :func:`show`."""
+    from IPython import get_ipython
+
+    from ..errors import NotebookError
+    from .words import EVAL
+
+    namespace = get_ipython().user_ns
+
+    def value(match: re.Match) -> str:
+        expression = match.group(1)
+        try:
+            result = eval(expression, namespace)  # the notebook's own code, as Jupyter runs it
+        except Exception as exc:
+            raise NotebookError(f"{{eval}}`{expression}`: {type(exc).__name__}: {exc}") from None
+        return escape("" if result is None else result)
+
+    filled = EVAL.sub(value, text)
+    waiting = {note.split("]:", 1)[0][2:] for note in _NOTES}
+    for label in _NOTE_REF.findall(filled):
+        if label not in waiting and f"[^{label}]:" not in filled:
+            raise NotebookError(
+                f"the footnote [^{label}] of this Markdown cell went with an earlier output: make it "
+                "in the code cell just before the cell that uses it"
+            )
+    show(filled)
 
 
 def raw_md(markdown: str) -> RawMd:
@@ -191,8 +245,16 @@ def table(
     for row in [header, *rows]:
         lines.append(json.dumps([_cell(value) for value in row], ensure_ascii=False))
     lines.append("::::")
-    plain = [[_plain(value) for value in row] for row in rows]
-    _bundle("\n".join(lines), jupyter.table(plain, header, caption, name))
+    shown = [[_shown(value) for value in row] for row in rows]
+    _bundle("\n".join(lines), jupyter.table(shown, [_shown(h) for h in header], caption, name))
+
+
+def _shown(value):
+    """A table cell as Jupyter shows it: data as its text, the package's Markdown rendered (a
+    footnote as its text in brackets: the table is shown without the notes under it)."""
+    if isinstance(value, RawMd):
+        return jupyter.cell(_notes_inline(value))
+    return _plain(value)
 
 
 def auto_widths(rows: Sequence[Sequence], header: Sequence[str]) -> list[int]:

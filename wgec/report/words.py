@@ -21,6 +21,9 @@ from collections.abc import Iterable, Sequence
 from ..settings import un_date
 
 WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+# A value in a notebook's Markdown: ``{eval}`expression``` (MyST's inline expression role, as
+# jupyterlab-myst evaluates it in JupyterLab and wgec.report.page.markdown for the book).
+EVAL = re.compile(r"\{eval\}`([^`]+)`")
 ORDINALS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 
 
