@@ -36,7 +36,7 @@ RAW_MYST = (
     "{.wgec",
     "{{",
 )
-NOTEBOOKS = ["00_front_matter", "02a_scope_and_focus_areas", "02d_organizations"]
+NOTEBOOKS = ["00_front_matter", "01_introduction", "02a_scope_and_focus_areas", "02d_organizations", "annex2_corrections"]
 
 
 def free_port() -> int:
@@ -203,5 +203,6 @@ def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser,
         assert (root / "notebooks" / f"{name}.md").read_bytes() == before
     finally:
         page.locator(".jp-NotebookPanel:visible .jp-Cell").first.scroll_into_view_if_needed()
+        time.sleep(0.5)  # the scrolled notebook painted
         page.screenshot(path=str(paths.ROOT / "tests" / "output" / f"jupyterlab-{name}.png"), full_page=False)
         context.close()
