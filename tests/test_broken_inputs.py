@@ -214,15 +214,14 @@ FAILING_CELL = "raise ValueError('the characteristics do not add up')"
 
 
 def cell_raises(d, p):
-    said = (
-        'page.say("Under this heading the contribution lists {n}:", n=words.count(len(tables.characteristics), '
-        '"characteristic"))\n'
-    )
+    # In the notebook's second code cell (the Markdown cell before it is filled in by a code cell of
+    # the book's reader, which the error's cell number does not count).
+    said = 'page.show(quotes.block(narrative.items(tables.characteristics.sort_values("position"))))\n'
     edit(p / "notebooks" / "02c_characteristics.md", said, f"{said}count = 8\n{FAILING_CELL}\n")
 
 
 def cell_asks_for_input(d, p):
-    said = 'page.say("Under this heading the contribution lists {n}:"'
+    said = 'characteristics = words.count(len(tables.characteristics), "characteristic")'
     edit(p / "notebooks" / "02c_characteristics.md", said, f"answer = input('How many? ')\n{said}")
 
 

@@ -21,6 +21,7 @@ import re
 
 import nbformat
 
+from ..errors import NotebookError
 from ..report.words import EVAL
 
 FILL = "__import__('wgec.report.page', fromlist=['markdown']).markdown("  # how a filled cell's code starts
@@ -43,7 +44,15 @@ def notebook(text: str, path: str | None = None):
             continue
         first = _first_line(lines, start, cell.source)
         for chunk, offset in _chunks(cell.source):
-            if EVAL.search(chunk) and not chunk.rsplit("\n", 1)[-1].startswith("#"):
+            heading = chunk.rsplit("\n", 1)[-1].startswith("#")
+            if heading and EVAL.search(chunk):
+                where = f"{path}: line {first + offset}" if path else f"line {first + offset}"
+                raise NotebookError(
+                    f"a heading holds an {{eval}} value ({EVAL.search(chunk).group(0)}): a heading is "
+                    "written as it is (the book's contents and the notebook's outline show it)",
+                    where=where,
+                )
+            if EVAL.search(chunk) and not heading:
                 code = f"{FILL}{json.dumps(chunk, ensure_ascii=False)}, line={first + offset})"
                 cells.append(nbformat.v4.new_code_cell(code))
             else:
