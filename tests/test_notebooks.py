@@ -1,13 +1,14 @@
 """The notebooks are thin MyST Markdown notebooks that also open and run with jupytext."""
 
 import ast
+import json
 
 import jupytext
 import pytest
-from myst_nb.core.read import read_myst_markdown_notebook
 from nbclient import NotebookClient
 
 from wgec import paths
+from wgec.book import read
 from wgec.book.toc import notebooks
 
 NOTEBOOKS = notebooks()
@@ -33,12 +34,34 @@ def test_notebooks_are_thin(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_jupytext_and_the_book_read_the_same_code(path):
-    ours = [
-        c.source for c in read_myst_markdown_notebook(path.read_text(encoding="utf-8")).cells if c.cell_type == "code"
-    ]
-    theirs = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]
-    assert ours == theirs
+def test_jupytext_and_the_book_read_the_same_notebook(path):
+    """JupyterLab (jupytext) and the book (wgec.book.read) see the same code cells, and the same
+    Markdown: each Markdown cell with {eval} values is, for the book, code cells that fill in its
+    text as written, between the cells it stands between."""
+    book = read.notebook(path.read_text(encoding="utf-8"))
+    lab = jupytext.read(path)
+    own = [c.source for c in book.cells if c.cell_type == "code" and read.filled_line(c.source) is None]
+    assert own == [c.source for c in lab.cells if c.cell_type == "code"]
+
+    def text(cells) -> list[str]:  # the notebook as a reader meets it: code, and Markdown by words
+        out = []
+        for c in cells:
+            if c.cell_type == "code" and read.filled_line(c.source) is None:
+                out.append("code: " + c.source)
+            elif c.cell_type == "code":
+                out.append(json.loads(c.source[len(read.FILL) : c.source.rindex(", line=")]))
+            else:
+                out.append(c.source)
+        merged, current = [], []
+        for piece in out:  # consecutive Markdown as one run of words
+            if piece.startswith("code: "):
+                merged += [" ".join(" ".join(current).split()), piece] if current else [piece]
+                current = []
+            else:
+                current.append(piece)
+        return [*merged, " ".join(" ".join(current).split())] if current else merged
+
+    assert text(book.cells) == text(lab.cells)
 
 
 def test_a_notebook_opened_with_jupytext_runs_as_in_jupyterlab():

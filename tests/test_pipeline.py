@@ -246,3 +246,30 @@ def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypa
         "html/notebooks/annex3_source_text.html",
     } <= changed
     assert "An added paragraph." in (out / "html/notebooks/01_introduction.html").read_text()
+
+
+def test_a_sentence_edited_in_a_notebooks_markdown_reaches_the_book_and_the_pdf(tmp_path, monkeypatch):
+    """The prose is the notebook's Markdown: a writer edits a sentence there, its {eval} value still
+    comes from the data, literal, and the edit is in the HTML page and in the PDF."""
+    from conftest import project_copy
+
+    from wgec.data import load
+
+    project = project_copy(tmp_path / "project", data=True)
+    monkeypatch.setenv("WGEC_PROJECT", str(project))
+    notebook = project / "notebooks" / "02c_characteristics.md"
+    written = "Under this heading the contribution lists {eval}`characteristics`:"
+    assert written in notebook.read_text(encoding="utf-8")
+    edit(notebook, written, "The contribution enumerates {eval}`characteristics`, in its words:")
+    result = run_wgec("build", "--data", project / "data", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    from wgec.report import words
+
+    count = words.count(len(load(project / "data").characteristics), "characteristic")
+    page = (tmp_path / "out" / "html" / "notebooks" / "02c_characteristics.html").read_text(encoding="utf-8")
+    assert f"The contribution enumerates {count}, in its words:" in page
+    assert "{eval}" not in page and "Under this heading the contribution lists" not in page
+    pdf = subprocess.run(
+        ["pdftotext", str(tmp_path / "out" / "pdf" / "wgec-report.pdf"), "-"], capture_output=True, text=True
+    ).stdout
+    assert f"The contribution enumerates {count}, in its words:" in " ".join(pdf.split())
