@@ -36,7 +36,14 @@ RAW_MYST = (
     "{.wgec",
     "{{",
 )
-NOTEBOOKS = ["00_front_matter", "01_introduction", "02a_scope_and_focus_areas", "02d_organizations", "annex1_data_tables", "annex2_corrections"]
+NOTEBOOKS = [
+    "00_front_matter",
+    "01_introduction",
+    "02a_scope_and_focus_areas",
+    "02d_organizations",
+    "annex1_data_tables",
+    "annex2_corrections",
+]
 
 
 def free_port() -> int:
