@@ -72,7 +72,8 @@ class RawMd(str):
     footnote, a mark): :func:`say` and :func:`table` put it on the page as it is.
 
     As the value of a Markdown cell's ``{eval}`` role in JupyterLab (jupyterlab-myst), it shows
-    as its plain text, a footnote as its text in brackets: no MyST syntax."""
+    as its plain text, a footnote as its number and text in brackets ("[4: Contribution, line
+    96 (annex III).]"; the notes of outputs are numbered through the notebook too): no MyST syntax."""
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython's text/plain (a str's would be its repr)
         printer.text(_plain_text(self))
@@ -86,7 +87,13 @@ def _plain_text(markdown: str) -> str:
 def _notes_inline(markdown: str) -> str:
     """Each footnote reference replaced by the note's text in brackets (Jupyter shows a value
     or a table cell without the notes that go under its block)."""
-    return _NOTE_REF.sub(lambda m: f" \\[{_NOTE_TEXT.get(m.group(1), '')}\\]", markdown)
+    return _NOTE_REF.sub(lambda m: f" \\[{_note_number(m.group(1))}{_NOTE_TEXT.get(m.group(1), '')}\\]", markdown)
+
+
+def _note_number(label: str) -> str:
+    """A note's number through the notebook, as its output notes are numbered ("4: "), if it has one."""
+    found = re.search(r"-(\d+)$", label)
+    return f"{found.group(1)}: " if found else ""
 
 
 def markdown(text: str, line: int = 0) -> None:
