@@ -225,6 +225,19 @@ def cell_asks_for_input(d, p):
     edit(p / "notebooks" / "02c_characteristics.md", said, f"answer = input('How many? ')\n{said}")
 
 
+SENTENCE = "Under this heading the contribution lists {eval}`characteristics`:"
+UNDEFINED = "characteristics_in_all"
+
+
+def markdown_value_fails(d, p):
+    # On the second line of the Markdown cell: the line named is the role's, not the cell's first.
+    edit(p / "notebooks" / "02c_characteristics.md", SENTENCE, f"{SENTENCE[:-1]}\n(of {{eval}}`{UNDEFINED}`):")
+
+
+def heading_holds_a_value(d, p):
+    edit(p / "notebooks" / "02c_characteristics.md", SENTENCE, f"## The {{eval}}`characteristics`\n\n{SENTENCE}")
+
+
 def bullet_dropped(d, p):
     rewrite(d / "focus_areas.csv", lambda r: r["id"] != "FA-CON-4")
 
@@ -308,6 +321,20 @@ CASES = {  # name: (break it, what the message must say)
         cell_asks_for_input,
         ["notebooks/02c_characteristics.md, line", "StdinNotImplementedError"],
     ),
+    "notebook Markdown value fails": (
+        markdown_value_fails,
+        [
+            "notebooks/02c_characteristics.md, line <eval_line> (a Markdown cell)",
+            f"NotebookError: {{eval}}`{UNDEFINED}`: NameError: name '{UNDEFINED}' is not defined",
+        ],
+    ),
+    "notebook heading holds a value": (
+        heading_holds_a_value,
+        [
+            "notebooks/02c_characteristics.md, line <eval_line>",
+            "a heading holds an {eval} value ({eval}`characteristics`)",
+        ],
+    ),
     "config: unknown key": (
         config_unknown_key,
         ["_config.yml", "wgec_document: unknown setting 'meetin'", "expected one of", "meeting"],
@@ -339,6 +366,8 @@ PROJECT_CASES = {
     cell_asks_for_input,
     missing_notebook,
     cell_raises,
+    markdown_value_fails,
+    heading_holds_a_value,
     config_unknown_key,
     config_wrong_type,
     config_not_yaml,
@@ -393,6 +422,12 @@ def test_a_broken_input_is_named_and_the_last_good_build_is_kept(good, tmp_path,
     if breaks is title_differs:
         title_line = _line(project / "notebooks" / "00_front_matter.md", "# Draft structure")
         expected = [e.format(title_line=title_line) for e in expected]
+    if breaks in (markdown_value_fails, heading_holds_a_value):  # ("{eval}" in the messages: no str.format)
+        notebook = project / "notebooks" / "02c_characteristics.md"
+        eval_line = _line(notebook, f"{{eval}}`{UNDEFINED}`" if breaks is markdown_value_fails else "## The {eval}")
+        if breaks is markdown_value_fails:
+            assert eval_line == _line(notebook, SENTENCE[:-1]) + 1  # not the first line of its cell
+        expected = [e.replace("<eval_line>", str(eval_line)) for e in expected]
     for part in expected:
         assert part in message, (part, message)
     assert "Traceback" not in result.stdout + message

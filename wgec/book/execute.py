@@ -61,7 +61,7 @@ def _read(path: Path):
     """The notebook exactly as myst-nb reads it, so that its cache key matches."""
     from .read import notebook
 
-    return notebook(path.read_text(encoding="utf-8"), path=str(path))
+    return notebook(path.read_text(encoding="utf-8"), path=f"{path.parent.name}/{path.name}")
 
 
 def _new_kernel(cwd: str, quiet: bool = False, attempts: int = 3, meanwhile=None):

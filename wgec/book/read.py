@@ -44,9 +44,9 @@ def notebook(text: str, path: str | None = None):
             continue
         first = _first_line(lines, start, cell.source)
         for chunk, offset in _chunks(cell.source):
-            heading = chunk.rsplit("\n", 1)[-1].startswith("#")
+            heading = re.match(r"#{1,6}(\s|$)", chunk.rsplit("\n", 1)[-1]) is not None
             if heading and EVAL.search(chunk):
-                where = f"{path}: line {first + offset}" if path else f"line {first + offset}"
+                where = f"{path}, line {first + offset}" if path else f"line {first + offset}"
                 raise NotebookError(
                     f"a heading holds an {{eval}} value ({EVAL.search(chunk).group(0)}): a heading is "
                     "written as it is (the book's contents and the notebook's outline show it)",
@@ -84,7 +84,7 @@ def _first_line(lines: list[str], start: int, source: str) -> int:
     """The 1-based line of the .md file where a Markdown cell's text begins."""
     head = source.split("\n", 1)[0]
     for i in range(start, len(lines)):
-        if lines[i] == head:
+        if lines[i].rstrip() == head.rstrip():
             return i + 1
     return start + 1
 

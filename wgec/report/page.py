@@ -105,19 +105,18 @@ def markdown(text: str, line: int = 0) -> None:
     from IPython import get_ipython
 
     from ..errors import NotebookError
-    from .words import EVAL
+    from .words import fill_values
 
     namespace = get_ipython().user_ns
 
-    def value(match: re.Match) -> str:
-        expression = match.group(1)
+    def value(expression: str) -> str:
         try:
             result = eval(expression, namespace)  # the notebook's own code, as Jupyter runs it
         except Exception as exc:
             raise NotebookError(f"{{eval}}`{expression}`: {type(exc).__name__}: {exc}") from None
         return escape("" if result is None else result)
 
-    filled = EVAL.sub(value, text)
+    filled = fill_values(text, value)
     waiting = {note.split("]:", 1)[0][2:] for note in _NOTES}
     for label in _NOTE_REF.findall(filled):
         if label not in waiting and f"[^{label}]:" not in filled:

@@ -24,6 +24,22 @@ WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "
 # A value in a notebook's Markdown: ``{eval}`expression``` (MyST's inline expression role, as
 # jupyterlab-myst evaluates it in JupyterLab and wgec.report.page.markdown for the book).
 EVAL = re.compile(r"\{eval\}`([^`]+)`")
+_CODE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ ]{0,3}\1[^\n]*$|\Z)|(`{2,}).+?\2", re.M | re.S)
+
+
+def fill_values(text: str, value) -> str:
+    """``text`` with each ``{eval}`expression``` replaced by ``value(expression)``, except where
+    MyST reads no role: in fenced code and in code spans of two or more backticks."""
+    out, at = [], 0
+    code = [m.span() for m in _CODE.finditer(text)]
+    for match in EVAL.finditer(text):
+        if any(start <= match.start() < end for start, end in code):
+            continue
+        out += [text[at : match.start()], value(match.group(1))]
+        at = match.end()
+    return "".join(out) + text[at:]
+
+
 ORDINALS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 
 
