@@ -265,6 +265,9 @@ def run() -> None:
     args = parser().parse_args()
     code = _main(args)
     if code or args.command == "preview":
+        from .book import execute
+
+        execute.settle()  # the kernels a failed build started early: stopped before the exit
         sys.exit(code)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -348,7 +348,20 @@ def release(pool=None) -> None:
         if pool is None or entry[0] is pool:
             _POOL.remove(entry)
             entry[0].shutdown(wait=False, cancel_futures=True)
+            _RELEASED.append(entry[0])
             return
+
+
+_RELEASED: list = []  # pools let go without waiting: settle() waits for them
+
+
+def settle() -> None:
+    """Wait for the warm workers let go (:func:`release`) to stop. A process that exits while a
+    pool's manager thread is still closing its pipe can die at exit with a traceback (CPython
+    3.11's ``concurrent.futures`` wakes every manager at exit, racing the close): a failed
+    build calls this after saying what failed."""
+    while _RELEASED:
+        _RELEASED.pop().shutdown(wait=True)
 
 
 def warm() -> bool:
