@@ -45,14 +45,15 @@ def notebook(text: str, path: str | None = None):
         first = _first_line(lines, start, cell.source)
         for chunk, offset in _chunks(cell.source):
             heading = re.match(r"#{1,6}(\s|$)", chunk.rsplit("\n", 1)[-1]) is not None
-            if heading and EVAL.search(chunk):
+            role = EVAL.search(chunk)
+            if heading and role:
                 where = f"{path}, line {first + offset}" if path else f"line {first + offset}"
                 raise NotebookError(
-                    f"a heading holds an {{eval}} value ({EVAL.search(chunk).group(0)}): a heading is "
+                    f"a heading holds an {{eval}} value ({role.group(0)}): a heading is "
                     "written as it is (the book's contents and the notebook's outline show it)",
                     where=where,
                 )
-            if EVAL.search(chunk) and not heading:
+            if role:
                 code = f"{FILL}{json.dumps(chunk, ensure_ascii=False)}, line={first + offset})"
                 cells.append(nbformat.v4.new_code_cell(code))
             else:

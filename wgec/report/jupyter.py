@@ -165,9 +165,15 @@ class _Renderer(RendererHTML):
         return f"<p>{html.escape(tokens[idx].content.strip())}</p>\n"
 
 
+def note_number(label: str) -> int | None:
+    """A footnote's number through the notebook, from its label (``fn-4``: 4; see page.footnote)."""
+    found = re.search(r"-(\d+)$", label)
+    return int(found.group(1)) if found else None
+
+
 def _note_number(token) -> int:
-    found = re.search(r"-(\d+)$", token.meta.get("label") or "")
-    return int(found.group(1)) if found else token.meta["id"] + 1
+    number = note_number(token.meta.get("label") or "")
+    return number if number is not None else token.meta["id"] + 1
 
 
 def _parser():

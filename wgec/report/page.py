@@ -57,6 +57,7 @@ def footnote(note: str, key: str = "fn") -> RawMd:
 
     if _KEYS["notebook"] != session.started():  # a new notebook in this kernel: number from 1 again
         _KEYS.update(notebook=session.started(), next=itertools.count(1))
+        _NOTE_TEXT.clear()  # the labels start again: no note of the last notebook is shown for one of this
     label = f"{re.sub(r'[^A-Za-z0-9-]', '-', key)}-{next(_KEYS['next'])}"
     _NOTES.append(f"[^{label}]: {note}")
     _NOTE_TEXT[label] = note
@@ -87,13 +88,12 @@ def _plain_text(markdown: str) -> str:
 def _notes_inline(markdown: str) -> str:
     """Each footnote reference replaced by the note's text in brackets (Jupyter shows a value
     or a table cell without the notes that go under its block)."""
-    return _NOTE_REF.sub(lambda m: f" \\[{_note_number(m.group(1))}{_NOTE_TEXT.get(m.group(1), '')}\\]", markdown)
 
+    def note(match: re.Match) -> str:
+        number = jupyter.note_number(match.group(1))  # as the outputs' notes are numbered
+        return f" \\[{'' if number is None else f'{number}: '}{_NOTE_TEXT.get(match.group(1), '')}\\]"
 
-def _note_number(label: str) -> str:
-    """A note's number through the notebook, as its output notes are numbered ("4: "), if it has one."""
-    found = re.search(r"-(\d+)$", label)
-    return f"{found.group(1)}: " if found else ""
+    return _NOTE_REF.sub(note, markdown)
 
 
 def markdown(text: str, line: int = 0) -> None:
