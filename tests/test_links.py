@@ -114,6 +114,31 @@ def test_every_kind_of_broken_link_is_reported_with_its_page_and_target(copy):
     assert re.search(r"\d+ internal links and anchors checked", cli.stdout)
 
 
+def test_the_memo_of_parsed_pages_never_hides_a_change(copy, tmp_path):
+    """The build keeps each page's ids and links by the digest of its bytes (OUT/.cache/links.json),
+    so an unchanged page is not parsed again: a page changed since, a target page that lost an
+    id, and a memo that is damaged are all read afresh, and every result is the memo-free one."""
+    memo = tmp_path / "cache" / "links.json"
+    plain = links.check(copy, pdf=False)
+    assert links.check(copy, pdf=False, memo=memo) == plain and plain.broken == []
+    assert memo.is_file() and len(json.loads(memo.read_text(encoding="utf-8"))) >= 12  # every page of the book
+    assert links.check(copy, pdf=False, memo=memo) == plain  # from the memo
+
+    edit(copy / INTRO, 'href="#fig-meetings-timeline"', 'href="#no-such-anchor"')  # the page that links
+    edit(copy / ORGANIZATIONS, ' id="fig-organization-matrix"', "")  # the page linked to
+    expected = {
+        Broken(INTRO, "#no-such-anchor", f"no id 'no-such-anchor' in {INTRO}"),
+        Broken(ORGANIZATIONS, "#fig-organization-matrix", f"no id 'fig-organization-matrix' in {ORGANIZATIONS}"),
+    }
+    remembered = links.check(copy, pdf=False, memo=memo)
+    assert set(remembered.broken) == expected
+    assert remembered == links.check(copy, pdf=False)
+
+    for damaged in ("{not json", "[]", json.dumps({"x": {"ids": 1, "links": None}})):
+        memo.write_text(damaged, encoding="utf-8")
+        assert links.check(copy, pdf=False, memo=memo) == remembered
+
+
 def test_the_command_counts_the_links_and_writes_the_external_report(copy):
     result = run_wgec("links", "--out", copy)
     assert result.returncode == 0, result.stderr

@@ -187,7 +187,7 @@ def _links(run: Run) -> None:
     """Gate: every link and anchor of the site resolves (offline, ~0.1 s)."""
     from . import links
 
-    broken = links.check(run.staging, elsewhere=run.out, pdf=False).broken
+    broken = links.check(run.staging, elsewhere=run.out, pdf=False, memo=run.cache / "links.json").broken
     if broken:
         raise BuildError(f"{len(broken)} broken links; the previous output is unchanged:\n" + links.describe(broken))
 

@@ -14,6 +14,7 @@ cannot be checked, and is counted as such rather than reported broken.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -60,6 +61,13 @@ class _Page(HTMLParser):
         self.feed(text)
         self.close()
 
+    @classmethod
+    def known(cls, ids: list[str], links: list[str]) -> _Page:
+        """A page parsed before (its ids and links, from the memo)."""
+        page = cls.__new__(cls)
+        page.ids, page.links = set(ids), list(links)
+        return page
+
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
             if value is None:
@@ -72,19 +80,32 @@ class _Page(HTMLParser):
     handle_startendtag = handle_starttag
 
 
-def check(out: Path, elsewhere: Path | None = None, pdf: bool = True) -> Result:
+def check(out: Path, elsewhere: Path | None = None, pdf: bool = True, memo: Path | None = None) -> Result:
     """Check the links of the report in ``out`` (its ``html/`` and, unless ``pdf`` is false, its
     ``pdf/``). A file that is not in ``out`` is looked for in ``elsewhere``: the build checks its
     staging folder, and the parts it did not rebuild are still in the output folder (a part that
-    is in ``out`` is looked for nowhere else)."""
+    is in ``out`` is looked for nowhere else).
+
+    ``memo``: a file that keeps each page's ids and links by the digest of its bytes, so that a
+    page whose bytes did not change since the last check is not parsed again (the build keeps
+    it in ``OUT/.cache``: after an edit, most pages are as they were). Every link is still checked."""
     out = Path(out).resolve()
     roots = [out] + ([Path(elsewhere).resolve()] if elsewhere else [])
     result = Result()
     pages: dict[Path, _Page] = {}
+    before = _read_memo(memo)
+    kept: dict[str, dict] = {}
 
     def parsed(path: Path) -> _Page:
         if path not in pages:
-            pages[path] = _Page(path.read_text(encoding="utf-8", errors="replace"))
+            data = path.read_bytes()
+            key = hashlib.blake2b(data, digest_size=20).hexdigest()
+            known = before.get(key)
+            if known is not None:
+                pages[path] = _Page.known(known["ids"], known["links"])
+            else:
+                pages[path] = _Page(data.decode("utf-8", errors="replace"))
+            kept[key] = {"ids": sorted(pages[path].ids), "links": pages[path].links}
         return pages[path]
 
     def locate(rel: str) -> Path | None:
@@ -105,7 +126,29 @@ def check(out: Path, elsewhere: Path | None = None, pdf: bool = True) -> Result:
         except Exception as exc:
             result.broken.append(Broken(path.relative_to(out).as_posix(), "", f"not a readable PDF: {exc}"))
     result.broken = list(dict.fromkeys(result.broken))  # a link used twice on a page is one broken link
+    if memo is not None and kept != before:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(memo.name + ".tmp")
+        tmp.write_text(json.dumps(kept, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        tmp.replace(memo)
     return result
+
+
+def _read_memo(memo: Path | None) -> dict[str, dict]:
+    """The pages parsed by the last check, by digest (nothing when there is no memo or it is unreadable)."""
+    if memo is None:
+        return {}
+    try:
+        found = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {
+        key: entry
+        for key, entry in found.items()
+        if isinstance(entry, dict) and isinstance(entry.get("ids"), list) and isinstance(entry.get("links"), list)
+    }
 
 
 def describe(broken: list[Broken]) -> str:
