@@ -248,6 +248,23 @@ def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypa
     assert "An added paragraph." in (out / "html/notebooks/01_introduction.html").read_text()
 
 
+def test_the_themes_templates_are_compiled_once_and_an_edited_template_reaches_every_page(tmp_path, monkeypatch):
+    """Jinja keeps the templates' bytecode in the work folder (a build does not compile them again);
+    a template edited in book/_templates is in every page of the next build all the same."""
+    project = project_copy(tmp_path / "project", data=True)
+    monkeypatch.setenv("WGEC_PROJECT", str(project))
+    out = tmp_path / "out"
+    result = run_wgec("html", "--data", project / "data", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((out / ".work" / "jinja" / "html").glob("__jinja2_*.cache"))) >= 10
+    marker = "Colour scheme of the page"
+    edit(project / "book" / "_templates" / "theme-switcher.html", "{{ _('Color mode') }}", marker)
+    result = run_wgec("html", "--data", project / "data", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pages = sorted((out / "html" / "notebooks").glob("*.html"))
+    assert len(pages) == 12 and all(f'aria-label="{marker}"' in page.read_text() for page in pages)
+
+
 def test_a_sentence_edited_in_a_notebooks_markdown_reaches_the_book_and_the_pdf(tmp_path, monkeypatch):
     """The prose is the notebook's Markdown: a writer edits a sentence there, its {eval} value still
     comes from the data, literal, and the edit is in the HTML page and in the PDF."""

@@ -70,6 +70,16 @@ def on_builder_inited(app: Sphinx) -> None:
         app.env.wgec_counts = {}
     if not hasattr(app.env, "wgec_executions"):
         app.env.wgec_executions = {}  # page -> the run of its notebook it was read from
+    templates = getattr(getattr(app.builder, "templates", None), "environment", None)
+    if templates is not None and templates.bytecode_cache is None:
+        # The theme's templates compiled once, not by every build (a quarter of a second of each
+        # HTML and single-page build): Jinja keeps their bytecode in the work folder, by template
+        # and source checksum, and compiles a template again whenever its source changed.
+        from jinja2 import FileSystemBytecodeCache
+
+        folder = Path(app.doctreedir).parent / "jinja" / app.builder.name
+        folder.mkdir(parents=True, exist_ok=True)
+        templates.bytecode_cache = FileSystemBytecodeCache(str(folder))
     if app.builder.format == "html":
         # myst-nb copies its style sheet when the build finishes, after the pages are written:
         # a cold build's pages linked it without the checksum Sphinx adds for a file already in
