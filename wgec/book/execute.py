@@ -569,10 +569,41 @@ def refresh(
         return report
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-    errors = []
-    results = []
+    errors: dict[str, str] = {}
     warm, workers = _POOL[-1] if _POOL else (None, jobs)
     jobs = min(jobs, workers)
+
+    def keep(result: dict) -> None:
+        """One notebook's run into the cache and the record (as its batch comes back, while
+        the other batches still run)."""
+        path = Path(result["path"])
+        if "error" in result:
+            errors[path.name] = f"notebooks/{path.name}, {result['error']}"
+            return
+        if result["stderr"]:
+            errors[path.name] = f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}"
+            return
+        nb = nbformat.reads(result["notebook"], as_version=4)
+        cache.cache_notebook_bundle(
+            CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
+            check_validity=False,
+            overwrite=True,
+        )
+        try:  # the book build must find it, or it would execute the notebook itself
+            cache.match_cache_notebook(_read(path))
+        except KeyError:
+            raise NotebookError(
+                f"notebooks/{path.name}: executed, but its cache key does not match the one the book build computes"
+            ) from None
+        keys = set(result["recorded"]["reads"]) | {f"file:{DESCRIPTOR}"}
+        keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
+        record[path.name] = {
+            "source": sha256(path),
+            "inputs": _fingerprints(sorted(keys), data_dir, descriptor, before or {}),
+            "seconds": result["seconds"],
+        }
+        report.executed.append(path.stem)
+
     with (
         contextlib.nullcontext(warm)
         if warm
@@ -594,39 +625,12 @@ def refresh(
             except Exception as exc:  # raised once the notebooks' runs are recorded
                 failed = exc
         for future in as_completed(futures):
-            results.extend(future.result())
-    for result in sorted(results, key=lambda r: r["path"]):
-        path = Path(result["path"])
-        if "error" in result:
-            errors.append(f"notebooks/{path.name}, {result['error']}")
-            continue
-        if result["stderr"]:
-            errors.append(f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}")
-            continue
-        nb = nbformat.reads(result["notebook"], as_version=4)
-        cache.cache_notebook_bundle(
-            CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
-            check_validity=False,
-            overwrite=True,
-        )
-        try:  # the book build must find it, or it would execute the notebook itself
-            cache.match_cache_notebook(_read(path))
-        except KeyError:
-            raise NotebookError(
-                f"notebooks/{path.name}: executed, but its cache key does not match the one the book build computes"
-            ) from None
-        keys = set(result["recorded"]["reads"]) | {f"file:{DESCRIPTOR}"}
-        keys |= {f"module:{m}" for m in result["recorded"]["modules"]}
-        record[path.name] = {
-            "source": sha256(path),
-            "inputs": _fingerprints(sorted(keys), data_dir, descriptor, before or {}),
-            "seconds": result["seconds"],
-        }
-        report.executed.append(path.stem)
+            for result in future.result():
+                keep(result)
     # Save what did run, even when another notebook failed: it need not run again.
     write_json(record_file, record)
     if errors:
-        raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {e}" for e in errors))
+        raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {errors[n]}" for n in sorted(errors)))
     if failed is not None:
         raise failed
     report.executed.sort(key=[p.stem for p in notebooks()].index)
