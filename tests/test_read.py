@@ -219,6 +219,13 @@ def test_a_heading_with_a_value_is_refused_with_its_line():
     assert "{eval}`b`" in error.value.what and "heading" in error.value.what
 
 
+def test_an_empty_heading_is_a_heading_to_the_reader_too():
+    """``##`` alone is an (empty) ATX heading: cut out as Markdown, the runs around it filled."""
+    nb = read.notebook(notebook_text("\nBefore {eval}`a`.\n##\nAfter {eval}`b`.\n"))
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "markdown", "code"]
+    assert nb.cells[2].source == "##"
+
+
 def test_a_line_that_starts_with_a_hash_without_a_space_is_not_a_heading():
     text = notebook_text("\nThe contribution lists {eval}`a` areas, as in item\n#3 of its list.\n")
     nb = read.notebook(text)

@@ -569,7 +569,7 @@ def refresh(
         return report
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-    errors: dict[str, str] = {}
+    errors: list[str] = []
     warm, workers = _POOL[-1] if _POOL else (None, jobs)
     jobs = min(jobs, workers)
 
@@ -578,10 +578,10 @@ def refresh(
         the other batches still run)."""
         path = Path(result["path"])
         if "error" in result:
-            errors[path.name] = f"notebooks/{path.name}, {result['error']}"
+            errors.append(f"notebooks/{path.name}, {result['error']}")
             return
         if result["stderr"]:
-            errors[path.name] = f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}"
+            errors.append(f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}")
             return
         nb = nbformat.reads(result["notebook"], as_version=4)
         cache.cache_notebook_bundle(
@@ -630,7 +630,8 @@ def refresh(
     # Save what did run, even when another notebook failed: it need not run again.
     write_json(record_file, record)
     if errors:
-        raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {errors[n]}" for n in sorted(errors)))
+        # In the notebooks' order, whichever came back first (each message starts with its name).
+        raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {e}" for e in sorted(errors)))
     if failed is not None:
         raise failed
     report.executed.sort(key=[p.stem for p in notebooks()].index)

@@ -25,7 +25,7 @@ from ..errors import NotebookError
 from ..report.words import EVAL
 
 FILL = "__import__('wgec.report.page', fromlist=['markdown']).markdown("  # how a filled cell's code starts
-_HEADING = re.compile(r"^(#{1,6}\s|\(.+\)=\s*$)")  # a heading, or the target line over one
+_HEADING = re.compile(r"^(#{1,6}(\s|$)|\(.+\)=\s*$)")  # a heading, or the target line over one
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})")
 
 
@@ -43,8 +43,7 @@ def notebook(text: str, path: str | None = None):
             starts.append(start)
             continue
         first = _first_line(lines, start, cell.source)
-        for chunk, offset in _chunks(cell.source):
-            heading = re.match(r"#{1,6}(\s|$)", chunk.rsplit("\n", 1)[-1]) is not None
+        for chunk, offset, heading in _chunks(cell.source):
             role = EVAL.search(chunk)
             if heading and role:
                 where = f"{path}, line {first + offset}" if path else f"line {first + offset}"
@@ -92,7 +91,8 @@ def _first_line(lines: list[str], start: int, source: str) -> int:
 
 def _chunks(source: str):
     """A Markdown cell cut into runs: each heading (with a target line over it) apart, and the
-    text between headings; with each run's first line, counted from 0 in the cell."""
+    text between headings; with each run's first line, counted from 0 in the cell, and whether
+    it is a heading."""
     run: list[str] = []
     run_start = 0
     fence = ""
@@ -106,14 +106,14 @@ def _chunks(source: str):
             fence = opened.group(1)
         elif _HEADING.match(line):
             if run and not heading_pending and "".join(run).strip():
-                yield "\n".join(run).strip("\n"), run_start
+                yield "\n".join(run).strip("\n"), run_start, False
                 run, run_start = [], i
             if not run:
                 run_start = i
             run.append(line)
             heading_pending = not line.startswith("#")  # a target line waits for its heading
             if not heading_pending:
-                yield "\n".join(run), run_start
+                yield "\n".join(run), run_start, True
                 run, run_start = [], i + 1
             continue
         if not run:
@@ -124,4 +124,4 @@ def _chunks(source: str):
         run.append(line)
         heading_pending = False
     if "".join(run).strip():
-        yield "\n".join(run).strip("\n"), run_start
+        yield "\n".join(run).strip("\n"), run_start, False

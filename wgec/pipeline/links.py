@@ -22,6 +22,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..files import write_json
+
 EXTERNAL_REPORT = "external-links.json"
 IGNORED_SCHEMES = {"data", "javascript", "about", "blob"}  # not links to anything
 
@@ -51,22 +53,26 @@ class Result:
         return path
 
 
-class _Page(HTMLParser):
+@dataclass(frozen=True)
+class _Page:
     """The ids and the links (href, src) of one HTML page."""
 
-    def __init__(self, text: str):
+    ids: frozenset[str]
+    links: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> _Page:
+        parser = _Parser()
+        parser.feed(text)
+        parser.close()
+        return cls(frozenset(parser.ids), tuple(parser.links))
+
+
+class _Parser(HTMLParser):
+    def __init__(self):
         super().__init__(convert_charrefs=True)
         self.ids: set[str] = set()
         self.links: list[str] = []
-        self.feed(text)
-        self.close()
-
-    @classmethod
-    def known(cls, ids: list[str], links: list[str]) -> _Page:
-        """A page parsed before (its ids and links, from the memo)."""
-        page = cls.__new__(cls)
-        page.ids, page.links = set(ids), list(links)
-        return page
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
@@ -102,10 +108,10 @@ def check(out: Path, elsewhere: Path | None = None, pdf: bool = True, memo: Path
             key = hashlib.blake2b(data, digest_size=20).hexdigest()
             known = before.get(key)
             if known is not None:
-                pages[path] = _Page.known(known["ids"], known["links"])
+                pages[path] = _Page(frozenset(known["ids"]), tuple(known["links"]))
             else:
-                pages[path] = _Page(data.decode("utf-8", errors="replace"))
-            kept[key] = {"ids": sorted(pages[path].ids), "links": pages[path].links}
+                pages[path] = _Page.parse(data.decode("utf-8", errors="replace"))
+            kept[key] = {"ids": sorted(pages[path].ids), "links": list(pages[path].links)}
         return pages[path]
 
     def locate(rel: str) -> Path | None:
@@ -128,9 +134,7 @@ def check(out: Path, elsewhere: Path | None = None, pdf: bool = True, memo: Path
     result.broken = list(dict.fromkeys(result.broken))  # a link used twice on a page is one broken link
     if memo is not None and kept != before:
         memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_name(memo.name + ".tmp")
-        tmp.write_text(json.dumps(kept, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-        tmp.replace(memo)
+        write_json(memo, kept)
     return result
 
 
