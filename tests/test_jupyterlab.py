@@ -4,6 +4,7 @@ syntax, and saving writes the file back exactly as it was."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -192,8 +193,14 @@ def test_a_notebook_opened_and_run_in_jupyterlab_shows_its_section(lab, browser,
             assert "Contribution, line" in text, "the sources are not given"
         # Each value of the Markdown cells ({eval}) is shown, evaluated by the kernel (jupyterlab-myst
         # shows an expression it has no value for as code).
-        shown = page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell .myst code").all_inner_texts()
+        # The values come after the code cells: jupyterlab-myst parses a Markdown cell once Run All
+        # reaches it and only then asks the kernel, so the last request may still be on its way.
         expressions = EVAL.findall(source)
+        unevaluated = """expressions => !expressions.some(e => [...document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell .myst code')].some(c => c.textContent === e))"""
+        with contextlib.suppress(PlaywrightTimeout):  # the assertion below names them
+            page.wait_for_function(unevaluated, arg=expressions, timeout=60_000)
+        shown = page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell .myst code").all_inner_texts()
         assert not set(expressions) & set(shown), f"values not evaluated: {set(expressions) & set(shown)}"
         if expressions:
             assert page.locator(".jp-NotebookPanel:visible .jp-MarkdownCell .myst span").count()
