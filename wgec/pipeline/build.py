@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -88,6 +89,10 @@ class Step:
     needs: frozenset[str]  # the outputs that need this step (empty: every build)
     writes: str  # what it leaves behind, for the reader
     run: Callable[[Run], str | None]  # returns a progress line, or None for the name
+    # Runs in a thread beside the steps after it, and is waited for before the outputs are
+    # swapped in: a step whose work holds no lock of Python's (Typst's compiler releases it)
+    # and that the later steps do not read.
+    alongside: bool = False
 
 
 # --- the steps ------------------------------------------------------------------------
@@ -105,17 +110,18 @@ def _validate(run: Run) -> None:
 
 
 def _refresh(run: Run) -> str:
-    """The stale notebooks run; meanwhile the HTML build's Sphinx application is set up (most of
-    a second of this process, which would otherwise wait for the kernels)."""
+    """The stale notebooks run; meanwhile the first Sphinx build's application is set up (most
+    of a second of this process, which would otherwise wait for the kernels)."""
     from ..book import execute
 
     run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
     run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
 
-    def meanwhile() -> None:
-        if "html" in run.wanted:
-            run.apps["html"] = _prepare("html", run)
-            run.cleanup.callback(run.apps["html"][1].close)  # if it is never built (a notebook failed)
+    def meanwhile() -> None:  # the first Sphinx build's application (the single page's when there is one)
+        first = "singlehtml" if _PRINT & set(run.wanted) else "html" if "html" in run.wanted else None
+        if first is not None:
+            run.apps[first] = _prepare(first, run, _configs(run).get(first))
+            run.cleanup.callback(run.apps[first][1].close)  # if it is never built (a notebook failed)
 
     run.report = execute.refresh(
         run.data_path,
@@ -149,8 +155,14 @@ def _single_page(run: Run) -> None:
     from ..editions import typst
 
     typst.forget(run.work)
-    _sphinx("singlehtml", run, {"wgec_single_page_html": "docx" in run.wanted})
+    _sphinx("singlehtml", run, _configs(run)["singlehtml"])
     run.title = settings.book_config().get("title", "")
+
+
+def _configs(run: Run) -> dict[str, dict]:
+    """What a builder's configuration adds for this build: only the Word edition reads the
+    single page's HTML (without it the singlehtml builder only assembles the report)."""
+    return {"singlehtml": {"wgec_single_page_html": "docx" in run.wanted}}
 
 
 def _word(run: Run) -> None:
@@ -193,16 +205,18 @@ def _links(run: Run) -> None:
 
 
 _PRINT = frozenset({"pdf", "archival", "docx"})
+# The single page comes first, so that Typst lays out the PDFs on the other core while this
+# one builds the HTML book (a second of a build's 2 cores that was spent waiting).
 STEPS = (
     Step("data valid", frozenset(), "nothing (the validated tables, in memory)", _validate),
     Step("notebooks refreshed", frozenset(), "OUT/.cache: executed notebooks and what each read", _refresh),
-    Step("HTML built", frozenset({"html"}), "the HTML book, staged", _html),
-    Step("data downloads written", frozenset({"html"}), "html/data/: CSV, XLSX, datapackage.json", _downloads),
     Step(
         "single page built", _PRINT, "the single page, and the report as Typst markup (OUT/.work/typst)", _single_page
     ),
+    Step("PDF typeset", frozenset({"pdf", "archival"}), "the PDF and the archival PDF", _pdf, alongside=True),
+    Step("HTML built", frozenset({"html"}), "the HTML book, staged", _html),
+    Step("data downloads written", frozenset({"html"}), "html/data/: CSV, XLSX, datapackage.json", _downloads),
     Step("Word edition written", frozenset({"docx"}), OUTPUT_FILES["docx"], _word),
-    Step("PDF typeset", frozenset({"pdf", "archival"}), "the PDF and the archival PDF", _pdf),
     Step("LaTeX edition typeset", frozenset({"latex"}), OUTPUT_FILES["latex"], _latex),
     Step("links checked", frozenset({"html"}), "nothing (a gate)", _links),
 )
@@ -282,17 +296,28 @@ def _run_steps(run: Run) -> None:
     for leftover in [*run.out.glob(".staging-*"), *run.out.glob(".old-*")]:  # from a build that was killed
         shutil.rmtree(leftover, ignore_errors=True)
     run.staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=run.out))
+    beside = run.cleanup.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="wgec-step"))
+    running = []  # the steps started alongside, and their futures
+
+    def done(step: Step, said: str | None) -> None:
+        if not run.quiet:  # progress on a terminal: each step and the time so far
+            _say(f"{said or step.name} ({time.monotonic() - started:.1f} s)")
+
     try:
         for step in STEPS:
             if step.needs and not step.needs & set(run.wanted):
                 continue
-            said = step.run(run)
-            if not run.quiet:  # progress on a terminal: each step and the time so far
-                _say(f"{said or step.name} ({time.monotonic() - started:.1f} s)")
+            if step.alongside:
+                running.append((step, beside.submit(step.run, run)))
+                continue
+            done(step, step.run(run))
+            checkpoint()
+        for step, future in running:  # a failure in one is raised here, as any step's
+            done(step, future.result())
             checkpoint()
         _swap_in(run)
     finally:
-        run.cleanup.close()
+        run.cleanup.close()  # waits for a step still running alongside (a later step failed)
         shutil.rmtree(run.staging, ignore_errors=True)
 
 
