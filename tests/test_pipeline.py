@@ -327,3 +327,21 @@ def test_the_pdf_laid_out_beside_the_html_fails_the_build_as_any_step_and_is_wai
         build.build(data, out, archival=True, quiet=True)
     assert ended == [True]  # the PDFs were laid out before the build said it failed
     assert hashes(out) == before and not list(out.glob(".staging-*"))
+
+
+def test_an_output_folder_inside_the_project_builds_and_one_holding_it_is_refused(tmp_path, monkeypatch):
+    """`--out` inside the project (not _build): the build does not read its own outputs as pages
+    (the executed notebooks of its cache had been duplicates of every page). A folder that
+    holds the project is refused, by the build and by the preview, before anything is written."""
+    project = project_copy(tmp_path / "project", data=True)
+    monkeypatch.setenv("WGEC_PROJECT", str(project))
+    result = run_wgec("html", "--data", project / "data", "--out", project / "output")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (project / "output" / "html" / "notebooks" / "01_introduction.html").is_file()
+    assert not list((project / "output" / "html").rglob("base.html"))  # no page made of the cache
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    for command, where in (("build", project), ("html", tmp_path), ("preview", project)):
+        result = run_wgec(command, "--data", project / "data", "--out", where, timeout=120)
+        assert result.returncode == 1, (command, result.stderr[-2000:])
+        assert f"{where}: this folder holds the project" in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

@@ -246,8 +246,7 @@ def build(
     wanted = [
         k for k, on in (("html", html), ("pdf", pdf), ("archival", archival), ("docx", docx), ("latex", latex)) if on
     ]
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"{out}: expected an output folder, but this is a file")
+    check_output_folder(out)
     if quiet is None:
         quiet = not sys.stdout.isatty()  # progress on a terminal, quiet in CI logs
     with contextlib.nullcontext() if locked else lock(out), interruptible(), _source_date():
@@ -260,6 +259,18 @@ def build(
             _run_steps(run)
     where = {"html": out / "html" / "index.html"} | {kind: out / name for kind, name in OUTPUT_FILES.items()}
     return {"up_to_date": False, "executed": run.report.executed, "written": {k: where[k] for k in wanted}}
+
+
+def check_output_folder(out: Path) -> None:
+    """The output folder is a folder, and not one that holds the project (the build would read
+    its own outputs as sources, and write its folders among the project's files)."""
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: expected an output folder, but this is a file")
+    if paths.ROOT.is_relative_to(out):
+        raise BuildError(
+            f"{out}: this folder holds the project ({paths.ROOT}), so it cannot be the output folder; "
+            "choose one inside the project (such as _build, the default) or outside it"
+        )
 
 
 def _kernels_early(run: Run):
@@ -432,6 +443,11 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
         sourcedir=paths.ROOT,
         use_external_toc=True,
     )
+    if run.out.is_relative_to(paths.ROOT):  # an output folder in the project is not read as its sources
+        sphinx_config["exclude_patterns"] = [
+            *sphinx_config.get("exclude_patterns", []),
+            run.out.relative_to(paths.ROOT).as_posix(),
+        ]
     contexts = contextlib.ExitStack()
     contexts.enter_context(patch_docutils(None))
     contexts.enter_context(docutils_namespace())

@@ -388,6 +388,7 @@ def run(
         f"`wgec preview` (process {os.getpid()}), which rebuilds it on every save; stop it with "
         "Ctrl-C, or build into another folder with --out"
     )
+    build.check_output_folder(out)
     with lock(out, holder=holder):
         try:
             server = Server(port, out, state)
