@@ -293,34 +293,44 @@ def test_a_sentence_edited_in_a_notebooks_markdown_reaches_the_book_and_the_pdf(
 
 
 def test_the_pdf_laid_out_beside_the_html_fails_the_build_as_any_step_and_is_waited_for(workspace, monkeypatch):
-    """Typst lays out the PDFs in a thread while the HTML book is built. Its failure fails the
-    build with its own message; a later step's failure waits for it to end; either way the
-    last good outputs stay as they were and no staging folder is left."""
+    """Typst lays out the PDFs in a thread while the HTML book is built. The link check, which
+    reads the PDFs the pages link to, waits for it; its failure fails the build with its own
+    message; a later step's failure waits for it to end; either way the last good outputs stay
+    as they were and no staging folder is left."""
     from wgec.editions import typst
     from wgec.errors import BuildError, WgecError
     from wgec.pipeline import build, links
 
     out, data = workspace / "out", workspace / "data"
     render_all = typst.render_all
+    ended = []
+
+    def slow(*args, **kwargs):
+        time.sleep(2)  # ends after the HTML book
+        render_all(*args, **kwargs)
+        ended.append(True)
+
+    monkeypatch.setattr(typst, "render_all", slow)
+    edit(data / "wgec_meetings.csv", "Palais des Nations", "Palais des Nations (Room XXII)")
+    build.build(data, out, archival=True, quiet=True)
+    assert ended == [True]
+    assert "Room XXII" in (out / "html/notebooks/01_introduction.html").read_text(encoding="utf-8")
+    for pdf in ("wgec-report.pdf", "wgec-report-archival.pdf"):  # the PDFs of this build, swapped in
+        text = subprocess.run(["pdftotext", str(out / "pdf" / pdf), "-"], capture_output=True, text=True).stdout
+        assert "Room XXII" in text.replace("\n", " "), pdf
 
     def fails(*args, **kwargs):
         time.sleep(1)  # still running when the HTML book is built
         raise typst.TypstBuildError("Typst could not set the PDF: a test's failure")
 
     monkeypatch.setattr(typst, "render_all", fails)
-    edit(data / "wgec_meetings.csv", "Palais des Nations", "Palais des Nations (Room XXI)")
+    edit(data / "wgec_meetings.csv", "Room XXII", "Room XXI")
     before = hashes(out)
     with pytest.raises(WgecError, match="a test's failure"):
         build.build(data, out, archival=True, quiet=True)
     assert hashes(out) == before and not list(out.glob(".staging-*"))
 
-    ended = []
-
-    def slow(*args, **kwargs):
-        time.sleep(2)
-        render_all(*args, **kwargs)
-        ended.append(True)
-
+    ended.clear()
     monkeypatch.setattr(typst, "render_all", slow)
     monkeypatch.setattr(links, "check", lambda *a, **k: links.Result(broken=[links.Broken("a.html", "#x", "no id")]))
     with pytest.raises(BuildError, match="1 broken links"):

@@ -91,8 +91,9 @@ class Step:
     run: Callable[[Run], str | None]  # returns a progress line, or None for the name
     # Runs in a thread beside the steps after it, and is waited for before the outputs are
     # swapped in: a step whose work holds no lock of Python's (Typst's compiler releases it)
-    # and that the later steps do not read.
+    # and whose outputs only steps marked ``waits`` read.
     alongside: bool = False
+    waits: bool = False  # starts once the steps running alongside have ended (it reads what they write)
 
 
 # --- the steps ------------------------------------------------------------------------
@@ -218,7 +219,8 @@ STEPS = (
     Step("data downloads written", frozenset({"html"}), "html/data/: CSV, XLSX, datapackage.json", _downloads),
     Step("Word edition written", frozenset({"docx"}), OUTPUT_FILES["docx"], _word),
     Step("LaTeX edition typeset", frozenset({"latex"}), OUTPUT_FILES["latex"], _latex),
-    Step("links checked", frozenset({"html"}), "nothing (a gate)", _links),
+    # The gate reads the PDFs too: the HTML pages link to them.
+    Step("links checked", frozenset({"html"}), "nothing (a gate)", _links, waits=True),
 )
 
 
@@ -314,6 +316,12 @@ def _run_steps(run: Run) -> None:
         if not run.quiet:  # progress on a terminal: each step and the time so far
             _say(f"{said or step.name} ({time.monotonic() - started:.1f} s)")
 
+    def wait() -> None:  # a failure of a step run alongside is raised here, as any step's
+        while running:
+            step, future = running.pop(0)
+            done(step, future.result())
+            checkpoint()
+
     try:
         for step in STEPS:
             if step.needs and not step.needs & set(run.wanted):
@@ -321,11 +329,11 @@ def _run_steps(run: Run) -> None:
             if step.alongside:
                 running.append((step, beside.submit(step.run, run)))
                 continue
+            if step.waits:
+                wait()
             done(step, step.run(run))
             checkpoint()
-        for step, future in running:  # a failure in one is raised here, as any step's
-            done(step, future.result())
-            checkpoint()
+        wait()
         _swap_in(run)
     finally:
         run.cleanup.close()  # waits for a step still running alongside (a later step failed)
