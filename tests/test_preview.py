@@ -270,6 +270,9 @@ def test_an_edit_reaches_the_open_page_and_a_bad_edit_shows_its_error_over_the_l
     try:
         page.goto(f"http://127.0.0.1:{running.port}{PAGE}")
         assert "collaborative" in page.inner_text("main").lower()
+        page.wait_for_load_state("load")
+        page.evaluate("window.scrollTo(0, 300); window.wgecSamePage = true")
+        scrolled = page.evaluate("window.scrollY")
         edit_quote(running.data, "characteristics.csv", 164, "Collaborative", "Collaborative and open")
         try:
             page.wait_for_function(
@@ -282,6 +285,8 @@ def test_an_edit_reaches_the_open_page_and_a_bad_edit_shows_its_error_over_the_l
                 f"the preview said:\n{running.log[-3000:]}"
             ) from None
         assert b"Collaborative and open" in request(running.port, PAGE)[1]
+        # Only the article changed: it took the old one's place, without a reload, where the reader was.
+        assert page.evaluate("[window.wgecSamePage, window.scrollY]") == [True, scrolled]
 
         good = table.read_text(encoding="utf-8")
         edit(table, "HLC-2,2,", "HLC-2,two,")
@@ -303,6 +308,19 @@ def test_an_edit_reaches_the_open_page_and_a_bad_edit_shows_its_error_over_the_l
             "getComputedStyle(document.getElementById('wgec-preview')).display === 'none'",
             timeout=60_000,
         )
+
+        # A page whose frame changed (here its title, as served when it was opened) reloads whole.
+        served = running.out / PAGE.lstrip("/")
+        title = page.title()
+        served.write_text(served.read_text(encoding="utf-8").replace("<title>", "<title>Changed: ", 1), "utf-8")
+        page.reload()
+        assert page.title().startswith("Changed: ")
+        page.evaluate("window.wgecSamePage = true")
+        edit_quote(running.data, "characteristics.csv", 164, "Collaborative and open", "Collaborative and shared")
+        page.wait_for_function(
+            "(document.querySelector('main')?.innerText || '').includes('Collaborative and shared')", timeout=120_000
+        )
+        assert page.evaluate("window.wgecSamePage === undefined") and page.title() == title
     finally:
         page.close()
 

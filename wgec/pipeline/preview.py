@@ -5,8 +5,9 @@ myst-nb, Typst), Sphinx's environment on disk (only the pages whose notebooks re
 are read again), and four warm kernels (more on more cores) with pandas, matplotlib and the package imported
 (:func:`wgec.book.execute.warm_kernels`). A save in ``data/``, ``notebooks/``, ``book/``,
 ``_config.yml`` or ``_toc.yml`` rebuilds the HTML book first (the normal build, refresh
-included: exactly the notebooks whose inputs changed run again) and the open page reloads;
-then, once nothing has changed for a moment, the PDFs follow.
+included: exactly the notebooks whose inputs changed run again) and the open page shows it
+(its new article in place of the old one when nothing else of the page changed, else a
+reload); then, once nothing has changed for a moment, the PDFs follow.
 
 A failed rebuild prints its error and shows it on the page over the last good pages, which
 stay served; the next save tries again. The preview holds the output folder's build lock for
@@ -51,7 +52,45 @@ SETTLE = 0.05  # seconds a burst of saves (a spreadsheet writes in pieces) must 
 RELOAD_JS = """\
 (() => {
   const me = document.currentScript;
-  const seen = Number(me.dataset.version);
+  let seen = Number(me.dataset.version);
+  const here = () => location.href.split("#")[0];
+  // The page as served (its source), to tell whether a rebuild changed only its article: then
+  // the new article takes the old one's place (no reload: the reader's scroll position stays,
+  // and nothing else of the page is fetched or run again); anything else, a reload.
+  let source = null;
+  fetch(here(), {cache: "no-store"}).then(r => r.ok ? r.text() : null).then(t => { source = t; }, () => {});
+  const ARTICLE = "article.bd-article";
+  const SCRIPTED = "div.highlight, .toggle, .tab-set";  // what the theme's scripts set up at load
+  // An article's own scripts (the theme's configuration of its kernel) ran once, at load: the
+  // new article may keep them only if they did not change.
+  const scripts = article => [...article.querySelectorAll("script")].map(s => s.outerHTML).join("\\n");
+  function parts(html) {  // [the page without its article's content and this script's version, the article]
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    const article = doc.querySelector(ARTICLE);
+    if (!article) return null;
+    const kept = article.cloneNode(true);
+    article.replaceChildren();
+    doc.querySelectorAll("script[data-version]").forEach(s => s.removeAttribute("data-version"));
+    return [doc.documentElement.outerHTML, kept];
+  }
+  async function update(version) {
+    try {
+      const response = await fetch(here(), {cache: "no-store"});
+      const html = await response.text();
+      const before = response.ok && source !== null ? parts(source) : null;
+      const after = before ? parts(html) : null;
+      const old = document.querySelector(ARTICLE);
+      if (after && old && before[0] === after[0] && scripts(before[1]) === scripts(after[1]) &&
+          !after[1].querySelector(SCRIPTED)) {
+        old.replaceWith(document.adoptNode(after[1]));
+        source = html;
+        seen = version;
+        return true;
+      }
+    } catch (error) {}
+    location.reload();
+    return false;
+  }
   const box = document.createElement("div");
   box.id = "wgec-preview";
   box.setAttribute("role", "status");
@@ -71,7 +110,7 @@ RELOAD_JS = """\
     try {
       const state = await (await fetch("PREFIXstatus?known=" + encodeURIComponent(known), {cache: "no-store"})).json();
       known = state.tag;
-      if (state.version !== seen && state.state !== "building") { location.reload(); return; }
+      if (state.version !== seen && state.state !== "building" && !(await update(state.version))) return;
       if (state.state === "failed") say("The last rebuild failed; this is the last good page.\\n\\n" + state.error, true);
       else if (state.state === "building") say("Rebuilding…", false);
       else say("", false);
