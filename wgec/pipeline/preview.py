@@ -54,36 +54,32 @@ RELOAD_JS = """\
   const me = document.currentScript;
   let seen = Number(me.dataset.version);
   const here = () => location.href.split("#")[0];
-  // The page as served (its source), to tell whether a rebuild changed only its article: then
-  // the new article takes the old one's place (no reload: the reader's scroll position stays,
-  // and nothing else of the page is fetched or run again); anything else, a reload.
-  let source = null;
-  fetch(here(), {cache: "no-store"}).then(r => r.ok ? r.text() : null).then(t => { source = t; }, () => {});
+  // The page as served without its article's content (its frame), to tell whether a rebuild
+  // changed only the article: then the new article takes the old one's place (no reload: the
+  // reader's scroll position stays, and nothing else of the page is fetched or run again);
+  // anything else, a reload.
   const ARTICLE = "article.bd-article";
   const SCRIPTED = "div.highlight, .toggle, .tab-set";  // what the theme's scripts set up at load
-  // An article's own scripts (the theme's configuration of its kernel) ran once, at load: the
-  // new article may keep them only if they did not change.
-  const scripts = article => [...article.querySelectorAll("script")].map(s => s.outerHTML).join("\\n");
-  function parts(html) {  // [the page without its article's content and this script's version, the article]
+  function parts(html) {  // [the frame, the article]
     const doc = new DOMParser().parseFromString(html, "text/html");
     const article = doc.querySelector(ARTICLE);
     if (!article) return null;
     const kept = article.cloneNode(true);
-    article.replaceChildren();
+    // The article's own scripts (the theme's configuration of its kernel) ran once, at load:
+    // they stay in the frame, so that a new article has to keep them as they were.
+    article.replaceChildren(...article.querySelectorAll("script"));
     doc.querySelectorAll("script[data-version]").forEach(s => s.removeAttribute("data-version"));
     return [doc.documentElement.outerHTML, kept];
   }
+  let frame = null;
+  fetch(here(), {cache: "no-store"}).then(r => r.ok ? r.text() : null).then(t => { frame = t && parts(t)?.[0]; }, () => {});
   async function update(version) {
     try {
       const response = await fetch(here(), {cache: "no-store"});
-      const html = await response.text();
-      const before = response.ok && source !== null ? parts(source) : null;
-      const after = before ? parts(html) : null;
+      const fresh = response.ok && frame ? parts(await response.text()) : null;
       const old = document.querySelector(ARTICLE);
-      if (after && old && before[0] === after[0] && scripts(before[1]) === scripts(after[1]) &&
-          !after[1].querySelector(SCRIPTED)) {
-        old.replaceWith(document.adoptNode(after[1]));
-        source = html;
+      if (fresh && old && fresh[0] === frame && !fresh[1].querySelector(SCRIPTED)) {
+        old.replaceWith(document.adoptNode(fresh[1]));
         seen = version;
         return true;
       }
