@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -186,6 +187,22 @@ def test_an_interrupted_build_says_so_and_changes_nothing(workspace):
     assert process.returncode != 0
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert hashes(out) == before
+
+
+def test_warm_workers_let_go_early_have_stopped_once_settled():
+    """A failed build lets its warm workers go while it reports, then settles before it exits: by
+    then every thread that manages them has ended (one still closing its pipe as the interpreter
+    exited died with a traceback under the build's message, OSError: Bad file descriptor)."""
+    from wgec.book import execute
+
+    before = set(threading.enumerate())
+    for _ in range(3):
+        with execute.warm_kernels(jobs=2) as pool:
+            assert pool.submit(os.getpid).result(timeout=120) != os.getpid()
+            execute.release(pool)
+        execute.settle()
+        left = [t for t in set(threading.enumerate()) - before if t.is_alive()]
+        assert left == [], f"still running after settle(): {left}"
 
 
 def test_a_second_build_at_once_is_refused(workspace):

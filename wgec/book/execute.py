@@ -19,6 +19,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -272,7 +273,6 @@ def _warm_worker() -> None:
     """A warm worker leaves Ctrl-C to the process that started it (its own process group),
     shuts its kernel down when it exits, and exits when that process is gone (killed)."""
     import atexit
-    import threading
 
     os.setpgrp()
     atexit.register(_stop_kernel)
@@ -347,12 +347,18 @@ def release(pool=None) -> None:
     for entry in reversed(_POOL):
         if pool is None or entry[0] is pool:
             _POOL.remove(entry)
-            entry[0].shutdown(wait=False, cancel_futures=True)
-            _RELEASED.append(entry[0])
+            # Shut down in a thread of its own, which settle() can wait for: a pool shut down
+            # without waiting forgets its manager thread, so a second shutdown(wait=True)
+            # returned at once, and the exit raced that thread closing its pipe.
+            stopping = threading.Thread(
+                target=entry[0].shutdown, kwargs={"wait": True, "cancel_futures": True}, name="wgec-release"
+            )
+            stopping.start()
+            _RELEASED.append(stopping)
             return
 
 
-_RELEASED: list = []  # pools let go without waiting: settle() waits for them
+_RELEASED: list = []  # the threads shutting released pools down: settle() waits for them
 
 
 def settle() -> None:
@@ -361,7 +367,7 @@ def settle() -> None:
     3.11's ``concurrent.futures`` wakes every manager at exit, racing the close): a failed
     build calls this after saying what failed."""
     while _RELEASED:
-        _RELEASED.pop().shutdown(wait=True)
+        _RELEASED.pop().join()
 
 
 def warm() -> bool:
