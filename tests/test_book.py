@@ -242,3 +242,66 @@ def test_no_path_of_the_build_machine_reaches_the_site(built_book):
             text = page.read_text(encoding="utf-8", errors="replace")
             for path in machine:
                 assert path not in text, (page.name, path)
+
+
+def test_each_sphinx_application_swaps_its_own_toctree_collector_without_scanning_every_object(tmp_path, monkeypatch):
+    """sphinx-external-toc replaces Sphinx's toctree collector; here it finds that collector
+    among the application's own listeners, not among every object Python tracks (0.06-0.24 s
+    an application in a process holding a built book), and a second application set up in the
+    same process (the preview, a build's second builder) leaves the first one's collector alone."""
+    import gc
+
+    from sphinx.application import Sphinx
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
+    from sphinx_external_toc.collectors import TocTreeCollectorWithStyles
+
+    from wgec.book import sphinx_ext
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "index.md").write_text("# Title\n", encoding="utf-8")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n", encoding="utf-8")
+
+    def collectors(app) -> list:
+        return [
+            type(listener.handler.__self__)
+            for listeners in app.events.listeners.values()
+            for listener in listeners
+            if isinstance(getattr(listener.handler, "__self__", None), TocTreeCollector)
+        ]
+
+    def application(name: str):
+        return Sphinx(
+            srcdir=tmp_path / "src",
+            confdir=None,
+            outdir=tmp_path / name,
+            doctreedir=tmp_path / f"{name}-doctrees",
+            buildername="html",
+            confoverrides={
+                "extensions": ["myst_parser", "sphinx_external_toc"],
+                "external_toc_path": str(tmp_path / "_toc.yml"),
+            },
+            status=None,
+            warning=None,
+        )
+
+    sphinx_ext.use_app_listeners()
+
+    def everything(*args, **kwargs):
+        raise AssertionError("gc.get_objects() called while an application is set up")
+
+    with patch_docutils(None), docutils_namespace():
+        monkeypatch.setattr(gc, "get_objects", everything)
+        first = application("first")
+        before = {event: list(listeners) for event, listeners in first.events.listeners.items()}
+        second = application("second")
+    for app in (first, second):  # one collector each, sphinx-external-toc's, connected to 5 events
+        assert collectors(app) == [TocTreeCollectorWithStyles] * 5
+    ours = next(
+        listener.handler.__self__
+        for listeners in first.events.listeners.values()
+        for listener in listeners
+        if isinstance(getattr(listener.handler, "__self__", None), TocTreeCollectorWithStyles)
+    )
+    assert ours.listener_ids is not None, "the second application disabled the first one's collector"
+    assert first.events.listeners == before

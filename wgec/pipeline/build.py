@@ -435,6 +435,9 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
+    from ..book import sphinx_ext
+
+    sphinx_ext.use_app_listeners()
     sphinx_config, meta = get_final_config(
         user_yaml=paths.CONFIG_FILE,
         cli_config={
