@@ -259,7 +259,7 @@ def test_each_sphinx_application_swaps_its_own_toctree_collector_without_scannin
     from wgec.book import sphinx_ext
 
     (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "index.md").write_text("# Title\n", encoding="utf-8")
+    (tmp_path / "src" / "index.rst").write_text("Title\n=====\n", encoding="utf-8")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n", encoding="utf-8")
 
     def collectors(app) -> list:
@@ -277,9 +277,12 @@ def test_each_sphinx_application_swaps_its_own_toctree_collector_without_scannin
             outdir=tmp_path / name,
             doctreedir=tmp_path / f"{name}-doctrees",
             buildername="html",
+            # Sphinx's default source_suffix is one dict shared by every application, which an
+            # extension's suffix changed for the rest of the process (the book's builds in it).
             confoverrides={
-                "extensions": ["myst_parser", "sphinx_external_toc"],
+                "extensions": ["sphinx_external_toc"],
                 "external_toc_path": str(tmp_path / "_toc.yml"),
+                "source_suffix": {".rst": "restructuredtext"},
             },
             status=None,
             warning=None,
