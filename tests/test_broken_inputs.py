@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -388,31 +389,45 @@ def run_broken(good, tmp_path, monkeypatch, breaks, *options):
     return run_wgec(*options, "build", "--data", data, "--out", good["out"], timeout=600), project
 
 
-def kernels() -> set[int]:
-    """The process ids of the Jupyter kernels running on this machine."""
+RUN_MARK = "WGEC_TEST_BUILD"  # in the environment of the build under test, which its kernels inherit
+
+
+def mark_run(monkeypatch) -> str:
+    """A mark for the next build's environment, by which its kernels are told from any other
+    kernel on the machine (another test's, a JupyterLab open meanwhile)."""
+    run = secrets.token_hex(8)
+    monkeypatch.setenv(RUN_MARK, run)
+    return run
+
+
+def kernels(run: str) -> set[int]:
+    """The process ids of the Jupyter kernels running with the mark ``run`` in their environment."""
+    marked = f"{RUN_MARK}={run}".encode()
     found = set()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if b"ipykernel_launcher" in (proc / "cmdline").read_bytes():
+                if b"ipykernel_launcher" in (proc / "cmdline").read_bytes() and marked in (
+                    (proc / "environ").read_bytes().split(b"\0")
+                ):
                     found.add(int(proc.name))
             except OSError:
                 continue
     return found
 
 
-def no_kernel_left(before: set[int], within: float = 20) -> bool:
+def no_kernel_left(run: str, within: float = 20) -> bool:
     """The kernels a build started (early, while it validated the data) are gone soon after it."""
     deadline = time.monotonic() + within
-    while kernels() - before and time.monotonic() < deadline:
+    while kernels(run) and time.monotonic() < deadline:
         time.sleep(0.2)
-    return not kernels() - before
+    return not kernels(run)
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_broken_input_is_named_and_the_last_good_build_is_kept(good, tmp_path, monkeypatch, case):
     breaks, expected = CASES[case]
-    running = kernels()
+    run = mark_run(monkeypatch)
     result, project = run_broken(good, tmp_path, monkeypatch, breaks)
     message = result.stderr
     assert result.returncode != 0, result.stdout
@@ -432,7 +447,7 @@ def test_a_broken_input_is_named_and_the_last_good_build_is_kept(good, tmp_path,
         assert part in message, (part, message)
     assert "Traceback" not in result.stdout + message
     assert snapshot(good["out"]) == good["hashes"]
-    assert no_kernel_left(running)
+    assert no_kernel_left(run)
     if breaks is config_python_tag:
         assert not (project / "executed").exists()  # the tag was refused, not run
 
@@ -448,13 +463,13 @@ def test_a_kernel_that_does_not_start_is_named_and_the_last_good_build_is_kept(g
     def venue_edited(data, project):  # a good edit: the notebooks that read the table must run
         edit(data / "wgec_meetings.csv", "Palais des Nations", "Palais des Nations (Room XX)")
 
-    running = kernels()
+    run = mark_run(monkeypatch)
     result, _ = run_broken(good, tmp_path, monkeypatch, venue_edited)
     assert result.returncode != 0, result.stdout
     assert "the Jupyter kernel 'python3' did not start" in result.stderr, result.stderr
     assert "kernelspec list" in result.stderr and "Traceback" not in result.stdout + result.stderr
     assert snapshot(good["out"]) == good["hashes"]
-    assert no_kernel_left(running)
+    assert no_kernel_left(run)
 
 
 def test_debug_shows_the_traceback(good, tmp_path, monkeypatch):
