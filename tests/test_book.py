@@ -262,9 +262,9 @@ def test_each_sphinx_application_swaps_its_own_toctree_collector_without_scannin
     (tmp_path / "src" / "index.rst").write_text("Title\n=====\n", encoding="utf-8")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\n", encoding="utf-8")
 
-    def collectors(app) -> list:
+    def collectors(app) -> list:  # the toctree collector of each of the application's listeners
         return [
-            type(listener.handler.__self__)
+            listener.handler.__self__
             for listeners in app.events.listeners.values()
             for listener in listeners
             if isinstance(getattr(listener.handler, "__self__", None), TocTreeCollector)
@@ -299,12 +299,7 @@ def test_each_sphinx_application_swaps_its_own_toctree_collector_without_scannin
         before = {event: list(listeners) for event, listeners in first.events.listeners.items()}
         second = application("second")
     for app in (first, second):  # one collector each, sphinx-external-toc's, connected to 5 events
-        assert collectors(app) == [TocTreeCollectorWithStyles] * 5
-    ours = next(
-        listener.handler.__self__
-        for listeners in first.events.listeners.values()
-        for listener in listeners
-        if isinstance(getattr(listener.handler, "__self__", None), TocTreeCollectorWithStyles)
-    )
+        assert [type(collector) for collector in collectors(app)] == [TocTreeCollectorWithStyles] * 5
+    ours = collectors(first)[0]
     assert ours.listener_ids is not None, "the second application disabled the first one's collector"
     assert first.events.listeners == before

@@ -330,14 +330,14 @@ def disable_builtin_toc_collector(app: Sphinx) -> None:
     other application's collector still alive. Installed by :func:`use_app_listeners`."""
     from sphinx.environment.collectors.toctree import TocTreeCollector
 
-    collectors = {
-        id(owner): owner
+    collectors = [  # first, then disabled: disabling one changes the listeners' lists
+        owner
         for listeners in app.events.listeners.values()
         for listener in listeners
         if isinstance(owner := getattr(listener.handler, "__self__", None), TocTreeCollector)
-    }
-    for collector in collectors.values():
-        if collector.listener_ids is not None:
+    ]
+    for collector in collectors:
+        if collector.listener_ids is not None:  # None once disabled (it has one listener per event)
             collector.disable(app)
 
 
