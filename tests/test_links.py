@@ -207,20 +207,23 @@ def test_links_into_a_part_not_built_are_counted_not_broken(copy, built):
 # --- the gate in the build ---------------------------------------------------------------
 
 BREAK_THE_STAGED_HTML = """
-import shutil, sys
+import os, sys
 from pathlib import Path
 from wgec import cli
+from wgec.pipeline import build
 
-copy = shutil.copytree
+copy = build.copy_tree
 
-def copytree(src, dst, *args, **kwargs):  # Sphinx's output, copied into the staging folder, gets a broken link
+def copy_tree(src, dst, *args, **kwargs):  # Sphinx's output, copied into the staging folder, gets a broken link
     result = copy(src, dst, *args, **kwargs)
     if Path(dst).name == "html" and Path(dst).parent.name.startswith(".staging-"):
         page = Path(dst) / "notebooks" / "01_introduction.html"
-        page.write_text(page.read_text().replace('href="#fig-meetings-timeline"', 'href="#no-such-anchor"'))
+        broken = page.read_text().replace('href="#fig-meetings-timeline"', 'href="#no-such-anchor"')
+        page.with_name("broken.tmp").write_text(broken)
+        os.replace(page.with_name("broken.tmp"), page)  # a staged file may be the served one: replaced
     return result
 
-shutil.copytree = copytree
+build.copy_tree = copy_tree
 sys.exit(cli.main(sys.argv[1:]))
 """
 

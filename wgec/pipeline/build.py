@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -34,7 +35,7 @@ from types import SimpleNamespace
 
 from .. import paths, settings
 from ..errors import BuildError
-from ..files import replace_folder, sha256, write_json
+from ..files import copy_tree, replace_folder, sha256, write_json
 from . import manifest
 from .lock import checkpoint, interruptible, lock
 
@@ -90,8 +91,9 @@ class Step:
     writes: str  # what it leaves behind, for the reader
     run: Callable[[Run], str | None]  # returns a progress line, or None for the name
     # Runs in a thread beside the steps after it, and is waited for before the outputs are
-    # swapped in: a step whose work holds no lock of Python's (Typst's compiler releases it)
-    # and whose outputs only steps marked ``waits`` read.
+    # swapped in: a step whose work mostly holds no lock of Python's (Typst's compiler releases
+    # it; the downloads are written in a warm worker when there is one) and whose outputs only
+    # steps marked ``waits`` read.
     alongside: bool = False
     waits: bool = False  # starts once the steps running alongside have ended (it reads what they write)
 
@@ -142,13 +144,20 @@ def _refresh(run: Run) -> str:
 
 def _html(run: Run) -> None:
     _sphinx("html", run)
-    shutil.copytree(run.work / "html", run.staging / "html", ignore=shutil.ignore_patterns(".buildinfo*"))
+    # The pages and files that did not change are shared with the served book (out/html, only
+    # ever replaced whole): what is staged is never rewritten in place.
+    copy_tree(run.work / "html", run.staging / "html", like=run.out / "html", skip=lambda n: n.startswith(".buildinfo"))
 
 
 def _downloads(run: Run) -> None:
+    """The data package's downloads, staged beside the HTML book while it is built: in a warm
+    worker when there is one (``wgec preview``: its kernels are idle by then), on the core
+    this process leaves free."""
+    from ..book import execute
     from ..editions import downloads
 
-    downloads.write(run.data_path, run.tables.descriptor, run.staging / "html" / paths.DOWNLOADS)
+    folder = run.staging / "html" / paths.DOWNLOADS
+    execute.in_worker(downloads.write, run.data_path, run.tables.descriptor, folder, settings.source_date())
 
 
 def _single_page(run: Run) -> None:
@@ -215,8 +224,14 @@ STEPS = (
         "single page built", _PRINT, "the single page, and the report as Typst markup (OUT/.work/typst)", _single_page
     ),
     Step("PDF typeset", frozenset({"pdf", "archival"}), "the PDF and the archival PDF", _pdf, alongside=True),
+    Step(
+        "data downloads written",
+        frozenset({"html"}),
+        "html/data/: CSV, XLSX, datapackage.json",
+        _downloads,
+        alongside=True,
+    ),
     Step("HTML built", frozenset({"html"}), "the HTML book, staged", _html),
-    Step("data downloads written", frozenset({"html"}), "html/data/: CSV, XLSX, datapackage.json", _downloads),
     Step("Word edition written", frozenset({"docx"}), OUTPUT_FILES["docx"], _word),
     Step("LaTeX edition typeset", frozenset({"latex"}), OUTPUT_FILES["latex"], _latex),
     # The gate reads the PDFs too: the HTML pages link to them.
@@ -309,7 +324,7 @@ def _run_steps(run: Run) -> None:
     for leftover in [*run.out.glob(".staging-*"), *run.out.glob(".old-*")]:  # from a build that was killed
         shutil.rmtree(leftover, ignore_errors=True)
     run.staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=run.out))
-    beside = run.cleanup.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="wgec-step"))
+    beside = run.cleanup.enter_context(ThreadPoolExecutor(max_workers=2, thread_name_prefix="wgec-step"))
     running = []  # the steps started alongside, and their futures
 
     def done(step: Step, said: str | None) -> None:
@@ -433,6 +448,7 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
     from jupyter_book.config import get_final_config
     from jupyter_book.pdf import update_latex_documents
     from sphinx.application import Sphinx
+    from sphinx.util import logging as sphinx_logging
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     from ..book import sphinx_ext
@@ -477,6 +493,9 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
             warningiserror=True,
             keep_going=True,
         )
+        # Sphinx sets its logger to DEBUG whatever the verbosity, and its handlers drop what is
+        # below it: a record was made for every event emitted (a thousand in a rebuild).
+        logging.getLogger(sphinx_logging.NAMESPACE).setLevel(sphinx_logging.VERBOSITY_MAP[app.verbosity])
         app.config.latex_documents = update_latex_documents(app.config.latex_documents, meta["latex_doc_overrides"])
         if app.builder.name == "singlehtml":
             app.set_html_assets_policy("always")
