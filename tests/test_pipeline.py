@@ -372,3 +372,15 @@ def test_an_output_folder_inside_the_project_builds_and_one_holding_it_is_refuse
         assert result.returncode == 1, (command, result.stderr[-2000:])
         assert f"{where}: this folder holds the project" in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_work_handed_to_a_warm_worker_runs_there_and_its_error_is_raised_here():
+    """The data downloads are written in an idle warm worker while the preview builds the book."""
+    from wgec.book import execute
+
+    assert execute.in_worker(os.getpid) == os.getpid()  # no warm workers: here
+    with execute.warm_kernels(jobs=1):
+        assert execute.in_worker(os.getpid) != os.getpid()
+        with pytest.raises(ValueError, match="invalid literal"):
+            execute.in_worker(int, "not a number")
+    execute.settle()

@@ -191,6 +191,20 @@ def test_the_preview_serves_the_book_on_loopback_with_the_reload_script(running)
 
 
 @pytest.mark.slow
+def test_the_previews_book_is_the_builds_byte_for_byte(running, built):
+    """Its kernels are kept warm (imports kept, a chart drawn and glued as they start) and its
+    staged book shares the served one's files: what it serves (before the script it adds to a
+    page as it sends it) is still exactly what `wgec build` makes of the same data."""
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    ours, theirs = files(running.out / "html"), files(built / "html")
+    assert sorted(ours) == sorted(theirs)
+    assert [name for name in ours if ours[name] != theirs[name]] == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path",
     [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 
+import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
@@ -332,3 +333,17 @@ def test_a_role_written_as_code_is_left_as_code(shell):
     (source,) = filled_cells(f"\n{sentence}\n")
     bundles, error = run(shell, source)
     assert error is None and bundles[0]["text/markdown"] == sentence
+
+
+def test_a_text_read_again_is_a_notebook_of_its_own_and_an_edited_text_is_read_anew():
+    """The preview's process reads the same notebooks on every rebuild: a text is parsed once,
+    each reader gets a notebook it may change, and an edited text is read as it now is."""
+    first = read.notebook(MIXED, path="notebooks/x.md")
+    expected = without_ids(first.cells)
+    first.cells[0].source = "changed by its caller"
+    first.cells.append(nbformat.v4.new_markdown_cell("added by its caller"))
+    assert without_ids(read.notebook(MIXED, path="notebooks/x.md").cells) == expected
+    edited = read.notebook(MIXED + "\nA sentence added.\n", path="notebooks/x.md")
+    assert edited.cells[-1].cell_type == "markdown" and edited.cells[-1].source == "A sentence added."
+    assert without_ids(edited.cells[:-1]) == expected
+    assert without_ids(read.notebook(MIXED, path="notebooks/x.md").cells) == expected

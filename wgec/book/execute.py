@@ -370,6 +370,15 @@ def settle() -> None:
         _RELEASED.pop().join()
 
 
+def in_worker(function, *args):
+    """``function(*args)`` (picklable) in a warm worker while :func:`warm_kernels` is active (a
+    process of its own, on a core the kernels leave idle once the notebooks have run), else in
+    this process; its result, or its exception raised here."""
+    if not _POOL:
+        return function(*args)
+    return _POOL[-1][0].submit(function, *args).result()
+
+
 def warm() -> bool:
     """Whether :func:`refresh` would use warm workers now (inside :func:`warm_kernels`)."""
     return bool(_POOL)
@@ -403,7 +412,8 @@ def pending(data_dir: Path, cache_dir: Path, jobs: int | None = None) -> int:
     try:
         descriptor = json.loads((data_dir / DESCRIPTOR).read_text(encoding="utf-8-sig"))
         record = _record(cache_dir)
-        todo = [path for path in notebooks() if stale(record, path, data_dir, descriptor) is not None]
+        seen: dict[str, str | None] = {}
+        todo = [path for path in notebooks() if stale(record, path, data_dir, descriptor, seen) is not None]
     except Exception:  # a broken descriptor or record: validation will say what is wrong
         return 0
     if not todo:
@@ -413,9 +423,12 @@ def pending(data_dir: Path, cache_dir: Path, jobs: int | None = None) -> int:
     return min(worth, len(todo), max(1, jobs or os.cpu_count() or 1))
 
 
-def warm_up_code() -> str:
+def warm_up_code(charts: bool = False) -> str:
     """The imports of the notebooks' first code cells: run once in each warm kernel at start,
-    so that even the first notebook finds pandas, matplotlib and the package imported."""
+    so that even the first notebook finds pandas, matplotlib and the package imported. With
+    ``charts``, a throwaway chart is also drawn and rendered as the book's are (its output is
+    not kept): what a kernel kept warm for many refreshes (``wgec preview``) pays once, so that
+    no edit's first chart pays for matplotlib's fonts (a build's kernels would only pay it sooner)."""
     import ast
 
     from myst_nb.core.read import read_myst_markdown_notebook
@@ -428,6 +441,11 @@ def warm_up_code() -> str:
             for node in ast.parse(code).body:
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
                     found[ast.unparse(node)] = None
+    if charts:  # drawn, rendered and glued as the notebooks' figures are (glue imports nbformat)
+        found[
+            "import wgec.report.charts\nimport wgec.report.page\nwgec.report.page.figure("
+            "wgec.report.charts.sample(), name='wgec-warm-up', caption='Warm-up', alt='Warm-up')"
+        ] = None
     return "\n".join(found)
 
 
@@ -508,15 +526,20 @@ def _fingerprints(keys, data_dir: Path, descriptor: dict, known: dict) -> dict[s
     return {key: current_value(key, data_dir, descriptor, known) for key in keys}
 
 
-def stale(record: dict, path: Path, data_dir: Path, descriptor: dict) -> str | None:
-    """Why the notebook must run again (None when its last outputs are still right)."""
+def stale(record: dict, path: Path, data_dir: Path, descriptor: dict, seen: dict | None = None) -> str | None:
+    """Why the notebook must run again (None when its last outputs are still right). ``seen``:
+    the fingerprints taken so far in this pass over the notebooks (each input's is taken once:
+    a dozen notebooks share the same twenty modules and tables)."""
     entry = record.get(path.name)
     if entry is None:
         return "never executed"
     if entry["source"] != sha256(path):
         return "notebook changed"
+    seen = {} if seen is None else seen
     for key, value in entry["inputs"].items():
-        if current_value(key, data_dir, descriptor) != value:
+        if key not in seen:
+            seen[key] = current_value(key, data_dir, descriptor)
+        if seen[key] != value:
             return f"{key.split(':', 1)[-1]} changed"
     return None
 
@@ -557,8 +580,9 @@ def refresh(
     cache = get_cache(str(cache_dir / "jupyter_cache"))
     report = Report()
     todo = []
+    seen: dict[str, str | None] = {}
     for path in notebooks():
-        reason = "forced" if force else stale(record, path, data_dir, descriptor)
+        reason = "forced" if force else stale(record, path, data_dir, descriptor, seen)
         if reason is None:
             try:
                 cache.match_cache_notebook(_read(path))

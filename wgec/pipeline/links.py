@@ -114,10 +114,21 @@ def check(out: Path, elsewhere: Path | None = None, pdf: bool = True, memo: Path
             kept[key] = {"ids": sorted(pages[path].ids), "links": list(pages[path].links)}
         return pages[path]
 
+    located: dict[str, Path | None] = {}  # a thousand links name a few dozen files: each looked up once
+    folders: dict[Path, bool] = {}
+
     def locate(rel: str) -> Path | None:
         """The file, in the first root that has the part of the output (html/, pdf/) it is in."""
-        root = next((root for root in roots if (root / Path(rel).parts[0]).exists()), None)
-        return root / rel if root is not None and (root / rel).exists() else None
+        if rel not in located:
+            top = rel.split(os.sep, 1)[0]
+            root = next((root for root in roots if os.path.exists(os.path.join(root, top))), None)
+            located[rel] = root / rel if root is not None and os.path.exists(os.path.join(root, rel)) else None
+        return located[rel]
+
+    def is_dir(path: Path) -> bool:
+        if path not in folders:
+            folders[path] = path.is_dir()
+        return folders[path]
 
     html = out / "html"
     for page in sorted(html.rglob("*.html")) if html.is_dir() else []:
@@ -125,7 +136,7 @@ def check(out: Path, elsewhere: Path | None = None, pdf: bool = True, memo: Path
             continue  # the theme's Jinja templates, copied as they are; not pages
         source = page.relative_to(out).as_posix()
         for link in parsed(page).links:
-            _check_html_link(link, page, source, out, locate, parsed, result)
+            _check_html_link(link, page, source, locate, parsed, is_dir, result)
     for path in sorted((out / "pdf").glob("*.pdf")) if pdf and (out / "pdf").is_dir() else []:
         try:
             _check_pdf(path, path.relative_to(out).as_posix(), result)
@@ -160,7 +171,8 @@ def describe(broken: list[Broken]) -> str:
     return "\n".join(f"{b.source}: {b.target} ({b.reason})" if b.target else f"{b.source}: {b.reason}" for b in broken)
 
 
-def _check_html_link(link, page, source, out, locate, parsed, result) -> None:
+def _check_html_link(link, page, source, locate, parsed, is_dir, result) -> None:
+    """One link of ``page`` (``source``: its path in the output folder, as the report names it)."""
     parts = urlsplit(link)
     scheme = parts.scheme.lower()
     if scheme in IGNORED_SCHEMES:
@@ -172,12 +184,12 @@ def _check_html_link(link, page, source, out, locate, parsed, result) -> None:
         _external(result, link, source)
         return
     path, fragment = unquote(parts.path), unquote(parts.fragment)
-    target, rel = page, page.relative_to(out).as_posix()
+    target, rel = page, source
     if path:
-        rel = os.path.normpath(os.path.join(page.parent.relative_to(out), path))
+        rel = os.path.normpath(os.path.join(os.path.dirname(source), path))
         inside = not (path.startswith("/") or rel == ".." or rel.startswith("../"))
         target = locate(rel) if inside else None
-        if inside and target is None and locate(Path(rel).parts[0]) is None:
+        if inside and target is None and locate(rel.split(os.sep, 1)[0]) is None:
             result.unchecked[Path(rel).parts[0]] = result.unchecked.get(Path(rel).parts[0], 0) + 1
             return  # into a part of the output that is not built (the PDFs after `wgec html`)
     result.checked["html"] += 1
@@ -187,10 +199,10 @@ def _check_html_link(link, page, source, out, locate, parsed, result) -> None:
         reason = "outside the output folder"
     elif target is None:
         reason = f"no file {rel}"
-    elif target.is_dir() and not (target / "index.html").is_file():
+    elif is_dir(target) and not (target / "index.html").is_file():
         reason = f"{rel}/ has no index.html"
     else:
-        target = target / "index.html" if target.is_dir() else target
+        target = target / "index.html" if is_dir(target) else target
         if not fragment or target.suffix != ".html" or fragment in parsed(target).ids:
             return
         reason = f"no id {fragment!r} in {Path(rel).as_posix()}"

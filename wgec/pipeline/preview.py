@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import http.server
 import io
 import json
@@ -436,7 +437,7 @@ def run(
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         try:
-            with execute.warm_kernels(jobs, start=execute.warm_up_code):
+            with execute.warm_kernels(jobs, start=functools.partial(execute.warm_up_code, charts=True)):
                 watch(data_path, changes, stop)
                 say(
                     f"serving {url} (the book in {out / 'html'}); watching data, notebooks, book, "

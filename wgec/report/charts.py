@@ -352,3 +352,41 @@ def meetings_timeline(tables, highlight: int | None = None):
             )
         fig.tight_layout(rect=(0, 0.1 if len(undated) else 0, 1, 1))
     return fig
+
+
+# The letters, digits and marks the charts' labels are mostly made of: the sample draws them, so
+# that their glyphs are loaded (and, for the SVG, turned into paths) once.
+GLYPHS = "".join(map(chr, range(0x21, 0x7F))) + "–—‘’“”…·"
+
+
+def sample():
+    """A small throwaway figure drawn with what the report's charts use (the shared style and its
+    fonts, regular, bold and italic text, hatched bars, marker shapes, boxes and arrows, a date
+    axis, a legend, tight layout): rendered once in a kernel that is kept warm (``wgec
+    preview``), it makes matplotlib load its fonts and code before the first chart is wanted,
+    so an edit's first re-run chart no longer pays for that (a quarter to half a second)."""
+    import matplotlib.dates as mdates
+
+    with style():
+        fig, (bars, line) = plt.subplots(1, 2, figsize=(2.0, 1.0))
+        for i, (colour, hatch) in enumerate(LEVEL_STYLES[:2]):
+            bars.barh(i, i + 1, color=colour, hatch=hatch, edgecolor="black", linewidth=0.6, label=str(i))
+        bars.scatter([1, 2], [0, 1], marker="s", s=20, facecolors="white", edgecolors=VERMILION, linewidths=1.6)
+        bars.text(0.5, 0.5, GLYPHS, fontweight="bold")
+        bars.text(0.5, 0.2, GLYPHS, fontsize=9)
+        bars.set_yticks([0, 1], ["a", "b"])
+        bars.set_xlabel("n")
+        bars.xaxis.get_major_locator().set_params(integer=True)
+        bars.legend(loc="upper center", ncol=2, frameon=False)
+        bars.add_patch(FancyBboxPatch((0, 0), 0.5, 0.5, boxstyle="round,pad=0.004", facecolor="#f2f2f2"))
+        bars.add_patch(FancyArrowPatch((0, 0), (1, 1), arrowstyle="-|>", mutation_scale=8))
+        days = [pd.Timestamp("2016-09-01"), pd.Timestamp("2017-01-26")]
+        line.plot(days, [0, 0], color=BLUE, linewidth=5, solid_capstyle="butt")
+        line.scatter(days[:1], [0], marker="D", color=VERMILION, edgecolors="black", zorder=3)
+        line.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
+        line.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+        line.axhline(0, color=GREY, linewidth=1, linestyle=":")
+        fig.text(0.5, 0.02, GLYPHS, ha="center", style="italic")
+        fig.text(0.5, 0.5, GLYPHS, ha="center", va="top", fontsize=11)
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
