@@ -86,10 +86,9 @@ def _unique_footnote_ids(doctree: nodes.document, prefix: str) -> None:
     """Footnote ids that are unique in the whole book, not only in their page: the single-page
     book (the PDF's and the Word edition's source) holds every page's footnotes at once, and each
     notebook numbers its own from 1."""
-    renamed = {}
-    for node in doctree.findall(lambda n: isinstance(n, (nodes.footnote, nodes.footnote_reference))):
-        renamed.update({i: f"{prefix}-{i}" for i in node["ids"]})
-    for node in doctree.findall(lambda n: isinstance(n, (nodes.footnote, nodes.footnote_reference))):
+    found = [*doctree.findall(nodes.footnote), *doctree.findall(nodes.footnote_reference)]  # by class: fast
+    renamed = {i: f"{prefix}-{i}" for node in found for i in node["ids"]}
+    for node in found:
         node["ids"] = [renamed.get(i, i) for i in node["ids"]]
         if "backrefs" in node:
             node["backrefs"] = [renamed.get(i, i) for i in node["backrefs"]]

@@ -7,6 +7,7 @@ numbered.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import yaml
@@ -56,7 +57,15 @@ NEXT_STYLE = {"I": "A", "A": "1", "1": "a", "a": "a", "annex": "A", "web": "web"
 
 def toc_plan(toc_file: Path) -> tuple[list[str], dict[str, tuple[str, str]]]:
     """Reading order of the documents, and each numbered document's (label, style)."""
-    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
+    order, plan = _plan(toc_file.read_text(encoding="utf-8"))
+    return list(order), dict(plan)
+
+
+@functools.lru_cache(maxsize=8)
+def _plan(text: str) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """:func:`toc_plan` of a table of contents' text (each build asks several times for it, and
+    the preview at each rebuild: a text is parsed once)."""
+    toc = yaml.safe_load(text)
     order = [toc["root"]]
     plan: dict[str, tuple[str, str]] = {}
     for p, part in enumerate(toc.get("parts", [])):
