@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -143,10 +144,17 @@ def document_date(settings: dict) -> dt.date:
 
 def tools() -> dict[str, str]:
     """The versions of the tools that make the outputs (recorded in the manifest and annex IV)."""
+    session.record("tools")
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
+    """Looked up once a process (each lookup scans the installed packages' metadata): a process
+    runs the tools it imported, whatever is installed meanwhile."""
     import sys
     from importlib import metadata
 
-    session.record("tools")
     return {name: metadata.version(name) for name in TOOLS} | {"python": sys.version.split()[0]}
 
 
