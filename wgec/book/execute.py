@@ -428,7 +428,8 @@ def warm_up_code(charts: bool = False) -> str:
     so that even the first notebook finds pandas, matplotlib and the package imported. With
     ``charts``, a throwaway chart is also drawn and rendered as the book's are (its output is
     not kept): what a kernel kept warm for many refreshes (``wgec preview``) pays once, so that
-    no edit's first chart pays for matplotlib's fonts (a build's kernels would only pay it sooner)."""
+    no edit's first chart pays for matplotlib's fonts and glue's first imports (a build's kernels
+    would only pay it sooner)."""
     import ast
 
     from myst_nb.core.read import read_myst_markdown_notebook

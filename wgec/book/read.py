@@ -17,6 +17,7 @@ up: jupyter-cache keys a notebook on its code cells.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 
@@ -35,18 +36,10 @@ def notebook(text: str, path: str | None = None):
     turned into code cells that fill them in (see the module's text). Each call gives a notebook
     of its own (the caller may change it); a long-lived process (``wgec preview``) reads the
     same notebooks on every rebuild, and a text read before is not parsed again."""
-    key = (text, path)
-    if key not in _READ:
-        while len(_READ) >= _KEPT:  # the oldest first: an edited notebook's earlier texts
-            del _READ[next(iter(_READ))]
-        _READ[key] = _parse(text, path)
-    return copy.deepcopy(_READ[key])
+    return copy.deepcopy(_parse(text, path))
 
 
-_READ: dict[tuple[str, str | None], object] = {}  # the texts read (and where from), and their notebooks
-_KEPT = 64  # a few times the book's notebooks: the executor's reads, and the book's (no path)
-
-
+@functools.lru_cache(maxsize=64)  # a few times the book's notebooks: the executor's reads, and the book's (no path)
 def _parse(text: str, path: str | None):
     from myst_nb.core.read import read_myst_markdown_notebook
 

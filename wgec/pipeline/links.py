@@ -189,8 +189,9 @@ def _check_html_link(link, page, source, locate, parsed, is_dir, result) -> None
         rel = os.path.normpath(os.path.join(os.path.dirname(source), path))
         inside = not (path.startswith("/") or rel == ".." or rel.startswith("../"))
         target = locate(rel) if inside else None
-        if inside and target is None and locate(rel.split(os.sep, 1)[0]) is None:
-            result.unchecked[Path(rel).parts[0]] = result.unchecked.get(Path(rel).parts[0], 0) + 1
+        top = rel.split(os.sep, 1)[0]  # the part of the output: html, pdf
+        if inside and target is None and locate(top) is None:
+            result.unchecked[top] = result.unchecked.get(top, 0) + 1
             return  # into a part of the output that is not built (the PDFs after `wgec html`)
     result.checked["html"] += 1
     if path.startswith("/"):
