@@ -350,6 +350,7 @@ def use_app_listeners() -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    app.setup_extension("wgec.book.figures")  # figure numbers without unpickling every page
     app.connect("html-page-context", on_html_page_context, priority=900)
     # Before sphinx-external-toc's (priority 500), which writes index.html only if it is missing.
     app.connect("build-finished", on_build_finished, priority=400)
