@@ -265,6 +265,53 @@ def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypa
     assert "An added paragraph." in (out / "html/notebooks/01_introduction.html").read_text()
 
 
+def test_a_notebook_failing_while_the_pages_are_read_keeps_the_last_good_book_and_the_next_build_is_right(
+    tmp_path, monkeypatch
+):
+    """The first Sphinx build reads each page as soon as its notebook is done. A notebook that
+    fails after other pages were read fails the build with its own message (no traceback of
+    Sphinx's), changes no output, and does not cost the next build a clean start; the build
+    after the fix reads the pages read in the failed one again, and gives the bytes of a cold build."""
+    from wgec import settings
+
+    project = project_copy(tmp_path / "project", data=True)
+    monkeypatch.setenv("WGEC_PROJECT", str(project))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(settings.source_date().timestamp())))
+    out = tmp_path / "out"
+    result = run_wgec("build", "--data", project / "data", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    before = hashes(out)
+
+    provenance = project / "notebooks" / "annex4_provenance.md"  # the shortest: it runs last
+    good = provenance.read_text(encoding="utf-8")
+    failing = '\n```{code-cell} ipython3\nraise ValueError("the provenance annex fails")\n```\n'
+    provenance.write_text(good + failing, encoding="utf-8")
+    edit(project / "data" / "wgec_meetings.csv", "Palais des Nations", "Palais des Nations (Room XX)")
+    result = run_wgec("build", "--data", project / "data", "--out", out)
+    assert result.returncode != 0
+    assert "notebooks/annex4_provenance.md" in result.stderr and "the provenance annex fails" in result.stderr
+    assert "Traceback" not in result.stderr and "Exception occurred" not in result.stderr
+    assert hashes(out) == before
+    assert (out / ".work" / "stamp.json").is_file() and (out / ".work" / "doctrees" / "environment.pickle").is_file()
+    # The other notebooks' runs of the edited table were kept (and their pages read, then dropped).
+    ran = json.loads((out / ".cache" / "executions.json").read_text())
+    meetings = hashlib.sha256((project / "data" / "wgec_meetings.csv").read_bytes()).hexdigest()
+    kept = {name for name, entry in ran.items() if entry["inputs"].get("table:wgec_meetings") == meetings}
+    assert {"00_front_matter.md", "01_introduction.md", "annex1_data_tables.md"} <= kept
+
+    provenance.write_text(good, encoding="utf-8")
+    result = run_wgec("build", "--data", project / "data", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    executed = json.loads((out / "manifest.json").read_text())["last_refresh"]["executed"]
+    assert executed == ["annex4_provenance"]  # the others' runs were kept by the failed build
+    assert "Room XX" in (out / "html/notebooks/01_introduction.html").read_text()
+    result = run_wgec("build", "--data", project / "data", "--out", tmp_path / "cold")
+    assert result.returncode == 0, result.stderr[-3000:]
+    incremental, cold = hashes(out), hashes(tmp_path / "cold")
+    assert incremental.keys() == cold.keys()
+    assert sorted(k for k in cold if incremental[k] != cold[k]) == []
+
+
 def test_the_themes_templates_are_compiled_once_and_an_edited_template_reaches_every_page(tmp_path, monkeypatch):
     """Jinja keeps the templates' bytecode in the work folder (a build does not compile them again);
     a template edited in book/_templates is in every page of the next build all the same."""

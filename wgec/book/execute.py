@@ -394,10 +394,11 @@ def executions(cache_dir: Path) -> dict[str, str]:
     """Each executed notebook's present run, as a digest (it changes whenever the notebook runs
     again): what a page was read from, so that any build, not only the one whose refresh ran
     the notebook, knows to read the page again (wgec.book.sphinx_ext)."""
-    return {
-        Path(name).stem: hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
-        for name, entry in _record(cache_dir).items()
-    }
+    return {Path(name).stem: _run_digest(entry) for name, entry in _record(cache_dir).items()}
+
+
+def _run_digest(entry: dict) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
 
 
 def pending(data_dir: Path, cache_dir: Path, jobs: int | None = None) -> int:
@@ -483,15 +484,36 @@ def _failed_where(path: Path, cells) -> str:
     return f"line {text.count(chr(10), 0, start) + line} ({where}, line {line} of the cell)"
 
 
-def _batches(todo: list[Path], jobs: int, record: dict) -> list[list[str]]:
+def _seconds(path: Path, record: dict) -> float:
+    """How long a notebook is expected to take: its last run's time."""
+    return record.get(path.name, {}).get("seconds", UNKNOWN_SECONDS)
+
+
+def _longest_first(todo: list[Path], record: dict) -> list[Path]:
+    return sorted(todo, key=lambda p: -_seconds(p, record))
+
+
+def _batches(todo: list[Path], jobs: int, record: dict) -> list[list[Path]]:
     """Split the notebooks over the workers, longest first, each to the least loaded."""
-    cost = {p: record.get(p.name, {}).get("seconds", UNKNOWN_SECONDS) for p in todo}
     loads = [[0.0, []] for _ in range(jobs)]
-    for path in sorted(todo, key=lambda p: -cost[p]):
+    for path in _longest_first(todo, record):
         least = min(loads, key=lambda load: load[0])
-        least[0] += cost[path]
-        least[1].append(str(path))
+        least[0] += _seconds(path, record)
+        least[1].append(path)
     return [batch for _, batch in loads if batch]
+
+
+def _finishing_order(batches: list[list[Path]], jobs: int, record: dict) -> list[str]:
+    """The notebooks' names in the order they are expected to finish: the batches handed, in
+    order, to the first of ``jobs`` kernels free, each notebook taking its last run's time."""
+    free = [0.0] * jobs
+    finish = {}
+    for batch in batches:
+        at = min(range(jobs), key=free.__getitem__)
+        for path in batch:
+            free[at] += _seconds(path, record)
+            finish[path.stem] = free[at]
+    return sorted(finish, key=finish.__getitem__)
 
 
 @dataclass
@@ -556,6 +578,8 @@ def refresh(
     validated: str | None = None,
     before: dict[Path, str] | None = None,
     meanwhile=None,
+    planned=None,
+    each=None,
 ) -> Report:
     """Execute the stale notebooks into the jupyter cache at ``cache_dir``; return what ran.
 
@@ -567,6 +591,12 @@ def refresh(
     preview's first build) makes them run again next time, instead of being recorded as read.
     ``meanwhile``: a function called while the notebooks run (once they are handed to the
     kernels), whether any is stale or not.
+
+    ``planned``: called once it is known which notebooks run, with their names in the order
+    they are expected to finish (so that the book can read each page as soon as its notebook is
+    done); ``each``: called as each notebook's run is kept, with its name and the digest of its
+    run (:func:`executions`), or None when it failed. Both are called from the thread that
+    called this function. With warm kernels each notebook goes to the first kernel free.
     """
     import nbformat
     from jupyter_cache import get_cache
@@ -594,26 +624,31 @@ def refresh(
         else:
             report.why[path.stem] = reason
             todo.append(path)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    warm, workers = _POOL[-1] if _POOL else (None, jobs)
+    jobs = min(jobs, workers)
+    # Warm kernels take one notebook at a time (a kernel that is free takes the next); a pool
+    # started here, one batch each (each batch starts its kernel).
+    batches = [[p] for p in _longest_first(todo, record)] if warm else _batches(todo, jobs, record)
+    if planned is not None:
+        planned(_finishing_order(batches, jobs, record))
     if not todo:
         if meanwhile is not None:
             meanwhile()
         return report
 
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     errors: list[str] = []
-    warm, workers = _POOL[-1] if _POOL else (None, jobs)
-    jobs = min(jobs, workers)
 
-    def keep(result: dict) -> None:
+    def keep(result: dict) -> str | None:
         """One notebook's run into the cache and the record (as its batch comes back, while
-        the other batches still run)."""
+        the other batches still run); the digest of the run kept, None when it failed."""
         path = Path(result["path"])
         if "error" in result:
             errors.append(f"notebooks/{path.name}, {result['error']}")
-            return
+            return None
         if result["stderr"]:
             errors.append(f"notebooks/{path.name} wrote to stderr: {''.join(result['stderr'])[:500]}")
-            return
+            return None
         nb = nbformat.reads(result["notebook"], as_version=4)
         cache.cache_notebook_bundle(
             CacheBundleIn(nb, str(path), data={"execution_seconds": result["seconds"]}),
@@ -634,6 +669,7 @@ def refresh(
             "seconds": result["seconds"],
         }
         report.executed.append(path.stem)
+        return _run_digest(record[path.name])
 
     with (
         contextlib.nullcontext(warm)
@@ -646,8 +682,8 @@ def refresh(
             "source_epoch": int(settings.source_date().timestamp()),
         }
         futures = [
-            pool.submit(_execute_batch, batch, message, timeout, verbose, warm is not None)
-            for batch in _batches(todo, jobs, record)
+            pool.submit(_execute_batch, [str(p) for p in batch], message, timeout, verbose, warm is not None)
+            for batch in batches
         ]
         failed = None
         if meanwhile is not None:
@@ -657,7 +693,9 @@ def refresh(
                 failed = exc
         for future in as_completed(futures):
             for result in future.result():
-                keep(result)
+                kept = keep(result)
+                if each is not None:
+                    each(Path(result["path"]).stem, kept)
     # Save what did run, even when another notebook failed: it need not run again.
     write_json(record_file, record)
     if errors:

@@ -145,9 +145,32 @@ def on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
     # sources did not change, their outputs did. The build names each notebook's run in a
     # configuration override (``wgec_executions``), which no page depends on, so it does not
     # invalidate the environment.
+    # Pages whose notebooks run while this build reads (the build's refresh, wgec.pipeline.build)
+    # are read again too, each once its notebook is done (:func:`on_source_read`).
     now = app.config.wgec_executions
     read = getattr(env, "wgec_executions", {})
-    return sorted(d for d in env.found_docs if d in now and d not in added and read.get(d) != now[d])
+    running = _refresh(app).pending if _refresh(app) is not None else set()
+    return sorted(
+        d for d in env.found_docs if d not in added and (d in running or (d in now and read.get(d) != now[d]))
+    )
+
+
+def _refresh(app: Sphinx):
+    """The notebooks' refresh running while this build reads, if any (``app.wgec_refresh``: see
+    wgec.pipeline.build.Refreshing): ``pending``, ``order(docnames)``, ``wait(docname)``."""
+    return getattr(app, "wgec_refresh", None)
+
+
+def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """The pages whose notebooks run are read last, as their notebooks should finish."""
+    if _refresh(app) is not None:
+        _refresh(app).order(docnames)
+
+
+def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
+    """A page whose notebook runs is read once its run is kept, and records that run."""
+    if _refresh(app) is not None and (digest := _refresh(app).wait(docname)) is not None:
+        app.config.wgec_executions[docname] = digest
 
 
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
@@ -365,6 +388,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-before-read-docs", on_env_before_read_docs, priority=900)
+    # First: what reads the page (myst-nb's parser, from the execution cache) finds its notebook's run.
+    app.connect("source-read", on_source_read, priority=100)
     app.connect("env-get-updated", on_env_get_updated)
     app.connect("doctree-resolved", on_doctree_resolved)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

@@ -26,6 +26,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,11 +35,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .. import paths, settings
-from ..errors import BuildError
+from ..errors import BuildError, WgecError
 from ..files import copy_tree, replace_folder, sha256, write_json
 from . import manifest
 from .lock import checkpoint, interruptible, lock
 
+ENV_PICKLE = "environment.pickle"  # Sphinx's environment, in OUT/.work/doctrees
 STAMP = "stamp.json"  # in OUT/.work: what the work folder was built from, written when a build succeeds
 # The editions built on request, and the command that brings each up to date (`make` builds the rest).
 ON_REQUEST = {"docx": "make docx` (or `wgec docx", "latex": "make pdf-latex` (or `wgec pdf --engine latex"}
@@ -81,6 +83,7 @@ class Run:
     concordance: dict = field(default_factory=dict)  # the figures of the check (wgec.book.concordance)
     early: bool = False  # the build started warm kernels before validating (_kernels_early)
     apps: dict = field(default_factory=dict)  # builder -> (Sphinx application, its contexts), set up early (_prepare)
+    refreshing: Refreshing | None = None  # the notebooks' refresh, until the first Sphinx build has read the pages
     cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)  # closed when the build ends
 
 
@@ -112,34 +115,143 @@ def _validate(run: Run) -> None:
     run.cache = run.out / ".cache"
 
 
+class Refreshing:
+    """The notebooks' refresh, running in a thread while the first Sphinx build reads the
+    pages: each page whose notebook runs is read as soon as that run is kept (in the order the
+    runs are expected to finish), the others at once. Sphinx reading a page costs this process
+    what a kernel running a notebook costs another core; read one after the other, the pages
+    waited for the slowest notebook. Sphinx asks :meth:`order` and :meth:`wait` (wgec.book.sphinx_ext)."""
+
+    def __init__(self, docs: dict[str, str]):
+        self.docs = docs  # notebook -> its page
+        self.changed = threading.Condition()
+        self.expected: list[str] | None = None  # the pages whose notebooks run, as they should finish
+        self.kept: dict[str, str | None] = {}  # page -> the digest of its notebook's run (None: it failed)
+        self.finished = False
+        self.error: BaseException | None = None
+        self.report = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, refresh: Callable) -> None:
+        """``refresh(planned, each)`` in a thread; returns once it knows which notebooks run."""
+
+        def body() -> None:
+            try:
+                self.report = refresh(self.planned, self.each)
+            except BaseException as exc:  # raised by :meth:`join`, in the build's thread
+                self.error = exc
+            finally:
+                with self.changed:
+                    self.finished = True
+                    self.changed.notify_all()
+
+        self.thread = threading.Thread(target=body, name="wgec-refresh", daemon=True)
+        self.thread.start()
+        with self.changed:
+            self.changed.wait_for(lambda: self.expected is not None or self.finished)
+        if self.expected is None:
+            self.join()  # the refresh failed before any notebook ran: its error, here
+            self.expected = []
+
+    def planned(self, names: list[str]) -> None:
+        with self.changed:
+            self.expected = [self.docs[n] for n in names if n in self.docs]
+            self.changed.notify_all()
+
+    def each(self, name: str, digest: str | None) -> None:
+        with self.changed:
+            self.kept[self.docs.get(name, name)] = digest
+            self.changed.notify_all()
+
+    @property
+    def pending(self) -> set[str]:
+        """The pages whose notebooks run in this refresh (each is read again)."""
+        return set(self.expected or ())
+
+    def order(self, docnames: list[str]) -> None:
+        """``docnames`` sorted in place: the pages that wait for no notebook first, then the
+        others as their notebooks should finish."""
+        position = {doc: n for n, doc in enumerate(self.expected or ())}
+        docnames.sort(key=lambda doc: (doc in position, position.get(doc, 0)))
+
+    def wait(self, docname: str) -> str | None:
+        """Once the notebook of ``docname`` is kept: the digest of its run (None for a page whose
+        notebook does not run). Raises the refresh's error when that notebook failed, once every
+        notebook has finished (the error names them all)."""
+        if docname not in self.pending:
+            return None
+        with self.changed:
+            while not self.changed.wait_for(lambda: docname in self.kept or self.finished, timeout=0.2):
+                checkpoint()  # Ctrl-C is not kept waiting
+        if self.kept.get(docname) is None:
+            self.join()
+            raise BuildError(f"{docname}: its notebook's run was not kept")  # when the refresh raised nothing
+        return self.kept[docname]
+
+    def join(self):
+        """The refresh's report, once it has ended; its error, raised here."""
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return self.report
+
+
 def _refresh(run: Run) -> str:
-    """The stale notebooks run; meanwhile the first Sphinx build's application is set up (most
-    of a second of this process, which would otherwise wait for the kernels)."""
+    """The stale notebooks start running (:class:`Refreshing`); meanwhile the first Sphinx
+    build's application is set up (most of a second of this process, which would otherwise
+    wait for the kernels), and the first Sphinx build reads each page as its notebook is done."""
     from ..book import execute
 
     run.work, run.stamp = _work(run.out, run.data_path, run.cache, run.state["inputs"])
     run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
-
-    def meanwhile() -> None:  # the first Sphinx build's application (the single page's when there is one)
-        first = "singlehtml" if _PRINT & set(run.wanted) else "html" if "html" in run.wanted else None
-        if first is not None:
-            run.apps[first] = _prepare(first, run, _configs(run).get(first))
-            run.cleanup.callback(run.apps[first][1].close)  # if it is never built (a notebook failed)
-
-    run.report = execute.refresh(
-        run.data_path,
-        run.cache,
-        jobs=run.jobs,
-        verbose=not run.quiet,
-        descriptor=run.tables.descriptor,
-        validated=run.data_digest,
-        before=manifest.files(run.state["inputs"], run.data_path),
-        meanwhile=meanwhile,
+    run.executions = {run.docs[n]: digest for n, digest in execute.executions(run.cache).items() if n in run.docs}
+    before = manifest.files(run.state["inputs"], run.data_path)
+    refreshing = Refreshing(run.docs)
+    run.cleanup.callback(_joined, refreshing)  # a build that fails still records what ran
+    refreshing.start(
+        lambda planned, each: execute.refresh(
+            run.data_path,
+            run.cache,
+            jobs=run.jobs,
+            verbose=not run.quiet,
+            descriptor=run.tables.descriptor,
+            validated=run.data_digest,
+            before=before,
+            planned=planned,
+            each=each,
+        )
     )
+    run.refreshing = refreshing
+    # The first Sphinx build's application (the single page's when there is one).
+    first = "singlehtml" if _PRINT & set(run.wanted) else "html" if "html" in run.wanted else None
+    if first is not None:
+        run.apps[first] = _prepare(first, run, _configs(run).get(first))
+        run.cleanup.callback(run.apps[first][1].close)  # if it is never built (a notebook failed)
+    if first is None:
+        _refreshed(run)
+    return f"notebooks refreshing: {len(refreshing.pending)} to run"
+
+
+def _joined(refreshing: Refreshing) -> None:
+    with contextlib.suppress(BaseException):  # the build's own error is the one to show
+        refreshing.join()
+
+
+def _refreshed(run: Run) -> None:
+    """The refresh ended (its error raised here); what it ran, and each page's present run."""
+    from ..book import execute
+
+    refreshing, run.refreshing = run.refreshing, None
+    if refreshing is None:
+        return
+    run.report = refreshing.join()
     if run.early:  # the kernels started for this build stop while the book is built
         execute.release()
     run.executions = {run.docs[n]: digest for n, digest in execute.executions(run.cache).items() if n in run.docs}
-    return f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date"
+    if not run.quiet:
+        _say(f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date")
 
 
 def _html(run: Run) -> None:
@@ -428,11 +540,27 @@ def _sphinx(builder: str, run: Run, config: dict | None = None) -> None:
         # Each notebook's present run: a page read from another run of its notebook is read
         # again, and written again by each builder that wrote it before (wgec.book.sphinx_ext),
         # whichever build ran the notebook (`wgec pdf`, then `wgec html`).
-        app.config.wgec_executions = run.executions
+        app.config.wgec_executions = dict(run.executions)
+        refreshing = run.refreshing
+        app.wgec_refresh = refreshing  # while notebooks run, their pages are read as each is done
+        environment = run.work / "doctrees" / ENV_PICKLE
+        kept = environment.read_bytes() if refreshing is not None and environment.is_file() else None
         # From here on the work folder changes: its stamp is written again only when this build
         # succeeds (a failed one leaves a clean start to the next; a failed notebook does not).
         (run.work / STAMP).unlink(missing_ok=True)
-        _sphinx_call(builder, app, app.build, False, [])
+        try:
+            _sphinx_call(builder, app, app.build, False, [])
+        except _NotebookFailed as failed:
+            # Only pages were read (Sphinx then drops its environment): the environment as it
+            # was, which names the runs those pages were read from (the next build reads the
+            # pages read here again, as read from another run), and the work folder as good.
+            if kept is not None:
+                environment.write_bytes(kept)
+            write_json(run.work / STAMP, run.stamp)
+            raise failed.error from None
+        finally:
+            app.wgec_refresh = None
+        _refreshed(run)
         status = app.statuscode
     if status != 0:
         raise BuildError(f"the {builder} build failed (see the messages above)")
@@ -515,13 +643,24 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
         raise
 
 
+class _NotebookFailed(Exception):
+    """A page's notebook failed while Sphinx waited to read it; ``error`` is the refresh's."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
 def _sphinx_call(builder: str, app, call, *args):
-    """``call``, with Sphinx's own report of an error it raises (as ``sphinx-build`` prints it)."""
+    """``call``, with Sphinx's own report of an error it raises (as ``sphinx-build`` prints it);
+    a notebook that failed while Sphinx waited for it raises :class:`_NotebookFailed`."""
     from sphinx.cmd.build import handle_exception
 
     try:
         return call(*args)
     except Exception as exc:
+        if isinstance(exc.__cause__, WgecError) and getattr(app, "wgec_refresh", None) is not None:
+            raise _NotebookFailed(exc.__cause__) from None
         handle_exception(app, SimpleNamespace(pdb=False, verbosity=0, traceback=False), exc, sys.stderr)
         raise BuildError(f"the {builder} build failed (see the messages above)") from None
 
