@@ -609,6 +609,9 @@ def refresh(
     record_file = cache_dir / RECORD
     record = _record(cache_dir)
     cache = get_cache(str(cache_dir / "jupyter_cache"))
+    # Its database made now, before the book build (reading pages while the notebooks run, in
+    # another thread) opens it: two first openings at once both create its tables, and one fails.
+    cache.get_cache_limit()
     report = Report()
     todo = []
     seen: dict[str, str | None] = {}
