@@ -643,7 +643,7 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
         raise
 
 
-class _NotebookFailed(Exception):
+class _NotebookFailed(BuildError):
     """A page's notebook failed while Sphinx waited to read it; ``error`` is the refresh's."""
 
     def __init__(self, error: BaseException):
