@@ -694,13 +694,16 @@ def refresh(
                 meanwhile()
             except Exception as exc:  # raised once the notebooks' runs are recorded
                 failed = exc
-        for future in as_completed(futures):
-            for result in future.result():
-                kept = keep(result)
-                if each is not None:
-                    each(Path(result["path"]).stem, kept)
-    # Save what did run, even when another notebook failed: it need not run again.
-    write_json(record_file, record)
+        try:
+            for future in as_completed(futures):
+                for result in future.result():
+                    kept = keep(result)
+                    if each is not None:
+                        each(Path(result["path"]).stem, kept)
+        finally:
+            # Save what did run, even when another notebook failed (or a kept run could not be
+            # recorded): it need not run again, and a page read from it is known to be.
+            write_json(record_file, record)
     if errors:
         # In the notebooks' order, whichever came back first (each message starts with its name).
         raise NotebookError("a notebook failed:\n" + "\n".join(f"  - {e}" for e in sorted(errors)))

@@ -16,6 +16,8 @@ once the extensions are loaded (``builder-inited``).
 
 from __future__ import annotations
 
+import functools
+
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
@@ -46,7 +48,8 @@ def outline(env: BuildEnvironment, node: nodes.Element) -> list:
     entries: list = []
     for child in node.children:
         if isinstance(child, nodes.section):
-            entries.append(("section", "#" + child["ids"][0], outline(env, child)))
+            anchor = "#" + child["ids"][0] if child["ids"] else ""  # a section has ids (Sphinx assumes it)
+            entries.append(("section", anchor, outline(env, child)))
         elif isinstance(child, addnodes.toctree):
             entries.append(("toctree", [docname for _title, docname in child["entries"]]))
         elif isinstance(child, nodes.Element):
@@ -136,8 +139,13 @@ def on_builder_inited(app: Sphinx) -> None:
         if isinstance(collector, FromOutlines):
             continue
         collector.disable(app)
-        numbering = type(f"{type(collector).__name__}FromOutlines", (FromOutlines, type(collector)), {})
-        numbering().enable(app)
+        numbering(type(collector))().enable(app)
+
+
+@functools.cache
+def numbering(collector: type) -> type:
+    """``collector``'s class, numbering from outlines (one class a process, however many builds)."""
+    return type(f"{collector.__name__}FromOutlines", (FromOutlines, collector), {})
 
 
 def setup(app: Sphinx) -> dict:

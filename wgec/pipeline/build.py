@@ -35,7 +35,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .. import paths, settings
-from ..errors import BuildError, WgecError
+from ..errors import BuildError
 from ..files import copy_tree, replace_folder, sha256, write_json
 from . import manifest
 from .lock import checkpoint, interruptible, lock
@@ -131,6 +131,7 @@ class Refreshing:
         self.error: BaseException | None = None
         self.report = None
         self.thread: threading.Thread | None = None
+        self.interrupted = False  # Ctrl-C came while Sphinx waited for a notebook
 
     def start(self, refresh: Callable) -> None:
         """``refresh(planned, each)`` in a thread; returns once it knows which notebooks run."""
@@ -182,16 +183,25 @@ class Refreshing:
             return None
         with self.changed:
             while not self.changed.wait_for(lambda: docname in self.kept or self.finished, timeout=0.2):
-                checkpoint()  # Ctrl-C is not kept waiting
+                try:
+                    checkpoint()  # Ctrl-C is not kept waiting
+                except KeyboardInterrupt:
+                    self.interrupted = True  # while only pages were read (wgec.pipeline.build._sphinx)
+                    raise
         if self.kept.get(docname) is None:
-            self.join()
-            raise BuildError(f"{docname}: its notebook's run was not kept")  # when the refresh raised nothing
+            try:
+                self.join()
+                error: BaseException = BuildError(f"{docname}: its notebook's run was not kept")
+            except BaseException as exc:  # the refresh's own error (a notebook failed, a kernel died)
+                error = exc
+            raise _NotebookFailed(error)
         return self.kept[docname]
 
     def join(self):
-        """The refresh's report, once it has ended; its error, raised here."""
-        if self.thread is not None:
-            self.thread.join()
+        """The refresh's report, once it has ended; its error, raised here. Ctrl-C is not kept waiting."""
+        while self.thread is not None and self.thread.is_alive():
+            self.thread.join(timeout=0.2)
+            checkpoint()
         if self.error is not None:
             error, self.error = self.error, None
             raise error
@@ -550,14 +560,19 @@ def _sphinx(builder: str, run: Run, config: dict | None = None) -> None:
         (run.work / STAMP).unlink(missing_ok=True)
         try:
             _sphinx_call(builder, app, app.build, False, [])
-        except _NotebookFailed as failed:
-            # Only pages were read (Sphinx then drops its environment): the environment as it
-            # was, which names the runs those pages were read from (the next build reads the
-            # pages read here again, as read from another run), and the work folder as good.
+        except (_NotebookFailed, KeyboardInterrupt) as stopped:
+            if isinstance(stopped, KeyboardInterrupt) and not (refreshing and refreshing.interrupted):
+                raise
+            # Stopped while Sphinx waited for a notebook: only pages were read (Sphinx then
+            # drops its environment). The environment as it was, which names the runs those
+            # pages were read from (the next build reads them again, as read from another
+            # run), and the work folder as good.
             if kept is not None:
                 environment.write_bytes(kept)
             write_json(run.work / STAMP, run.stamp)
-            raise failed.error from None
+            if isinstance(stopped, KeyboardInterrupt):
+                raise
+            raise stopped.error from None
         finally:
             app.wgec_refresh = None
         _refreshed(run)
@@ -659,8 +674,8 @@ def _sphinx_call(builder: str, app, call, *args):
     try:
         return call(*args)
     except Exception as exc:
-        if isinstance(exc.__cause__, WgecError) and getattr(app, "wgec_refresh", None) is not None:
-            raise _NotebookFailed(exc.__cause__) from None
+        if isinstance(exc.__cause__, _NotebookFailed):  # raised by Refreshing.wait, in a Sphinx event
+            raise exc.__cause__ from None
         handle_exception(app, SimpleNamespace(pdb=False, verbosity=0, traceback=False), exc, sys.stderr)
         raise BuildError(f"the {builder} build failed (see the messages above)") from None
 
