@@ -225,11 +225,9 @@ def test_two_builds_in_different_folders_give_the_same_bytes(built, tmp_path):
     assert differing == []
 
 
-def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypatch):
-    """A paragraph added to the introduction moves the numbers of every later paragraph, and
-    annex III's links to them; one table edited changes one page. The incremental build writes
-    again what that changes (pages not read again included), and nothing differs from a cold
-    build of the same sources."""
+def built_copy(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
+    """A copy of the project (with its data) as $WGEC_PROJECT, at the source date of this
+    checkout, built into ``tmp_path/out``: (the project, the output folder)."""
     from wgec import settings
 
     project = project_copy(tmp_path / "project", data=True)
@@ -238,6 +236,15 @@ def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypa
     out = tmp_path / "out"
     result = run_wgec("build", "--data", project / "data", "--out", out)
     assert result.returncode == 0, result.stderr[-3000:]
+    return project, out
+
+
+def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypatch):
+    """A paragraph added to the introduction moves the numbers of every later paragraph, and
+    annex III's links to them; one table edited changes one page. The incremental build writes
+    again what that changes (pages not read again included), and nothing differs from a cold
+    build of the same sources."""
+    project, out = built_copy(tmp_path, monkeypatch)
     before = hashes(out)
 
     edit(
@@ -272,14 +279,7 @@ def test_a_notebook_failing_while_the_pages_are_read_keeps_the_last_good_book_an
     fails after other pages were read fails the build with its own message (no traceback of
     Sphinx's), changes no output, and does not cost the next build a clean start; the build
     after the fix reads the pages read in the failed one again, and gives the bytes of a cold build."""
-    from wgec import settings
-
-    project = project_copy(tmp_path / "project", data=True)
-    monkeypatch.setenv("WGEC_PROJECT", str(project))
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(settings.source_date().timestamp())))
-    out = tmp_path / "out"
-    result = run_wgec("build", "--data", project / "data", "--out", out)
-    assert result.returncode == 0, result.stderr[-3000:]
+    project, out = built_copy(tmp_path, monkeypatch)
     before = hashes(out)
 
     provenance = project / "notebooks" / "annex4_provenance.md"  # the shortest: it runs last
