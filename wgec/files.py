@@ -36,11 +36,12 @@ def replace_folder(new: Path, target: Path) -> None:
 def copy_tree(src: Path, dst: Path, like: Path, skip: Callable[[str], bool] = lambda name: False) -> None:
     """Copy the folder ``src`` to ``dst`` (a new folder, or one that holds none of the names
     ``src`` has), except the entries whose name ``skip`` is true of; a file with the same bytes
-    at the same place under ``like`` is hard-linked from there instead of copied. ``like`` is a folder that is only ever replaced
-    whole (:func:`replace_folder`), never written in place, so ``dst`` can take its unchanged
-    files at no cost (a rebuild that changed four pages of 180 files copied 8 MB), and no file
-    of ``dst`` is a link to ``src`` (which is rewritten in place by its next build). A file of
-    ``dst`` may be one of ``like``'s: replace it, never rewrite it in place."""
+    at the same place under ``like`` is hard-linked from there instead of copied. ``like`` is a
+    folder that is only ever replaced whole (:func:`replace_folder`), never written in place, so
+    ``dst`` can take its unchanged files at no cost (a rebuild that changed four pages of 180
+    files copied 8 MB), and no file of ``dst`` is a link to ``src`` (which is rewritten in place
+    by its next build). A file of ``dst`` may be one of ``like``'s: replace it, never rewrite it
+    in place."""
     dst.mkdir(exist_ok=True)
     with os.scandir(src) as entries:
         for entry in entries:

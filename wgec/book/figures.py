@@ -126,20 +126,25 @@ def on_env_merge_info(app: Sphinx, env: BuildEnvironment, docnames, other: Build
     env.wgec_outlines.update({d: theirs[d] for d in docnames if d in theirs})
 
 
-def on_builder_inited(app: Sphinx) -> None:
-    """The toctree collector in use replaced by the same collector numbering from outlines."""
-    installed = {
+def toc_collectors(app: Sphinx) -> list[TocTreeCollector]:
+    """The toctree collectors enabled in ``app``, found among its own event listeners (each has
+    one listener per event; a disabled one has none, and its ``listener_ids`` is None)."""
+    found = {
         id(owner): owner
         for listeners in app.events.listeners.values()
         for listener in listeners
         if isinstance(owner := getattr(listener.handler, "__self__", None), TocTreeCollector)
         and owner.listener_ids is not None
     }
-    for collector in installed.values():
-        if isinstance(collector, FromOutlines):
-            continue
-        collector.disable(app)
-        numbering(type(collector))().enable(app)
+    return list(found.values())
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    """The toctree collector in use replaced by the same collector numbering from outlines."""
+    for collector in toc_collectors(app):
+        if not isinstance(collector, FromOutlines):
+            collector.disable(app)
+            numbering(type(collector))().enable(app)
 
 
 @functools.cache

@@ -21,6 +21,7 @@ from sphinx.environment import BuildEnvironment
 
 from .. import paths
 from . import tables
+from .figures import toc_collectors
 from .toc import NEXT_STYLE, label, toc_plan
 
 # A body paragraph sits directly in a section, or in myst-nb's cell and output containers;
@@ -149,7 +150,8 @@ def on_env_get_outdated(app, env, added, changed, removed) -> list[str]:
     # are read again too, each once its notebook is done (:func:`on_source_read`).
     now = app.config.wgec_executions
     read = getattr(env, "wgec_executions", {})
-    running = _refresh(app).pending if _refresh(app) is not None else set()
+    refresh = _refresh(app)
+    running = refresh.pending if refresh is not None else set()
     return sorted(
         d for d in env.found_docs if d not in added and (d in running or (d in now and read.get(d) != now[d]))
     )
@@ -163,13 +165,13 @@ def _refresh(app: Sphinx):
 
 def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     """The pages whose notebooks run are read last, as their notebooks should finish."""
-    if _refresh(app) is not None:
-        _refresh(app).order(docnames)
+    if (refresh := _refresh(app)) is not None:
+        refresh.order(docnames)
 
 
 def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     """A page whose notebook runs is read once its run is kept, and records that run."""
-    if _refresh(app) is not None and (digest := _refresh(app).wait(docname)) is not None:
+    if (refresh := _refresh(app)) is not None and (digest := refresh.wait(docname)) is not None:
         app.config.wgec_executions[docname] = digest
 
 
@@ -351,17 +353,8 @@ def disable_builtin_toc_collector(app: Sphinx) -> None:
     for each Sphinx application set up in a process holding a built book (the preview, or the
     second builder of a build), and it disabled, with this application's listener numbers, any
     other application's collector still alive. Installed by :func:`use_app_listeners`."""
-    from sphinx.environment.collectors.toctree import TocTreeCollector
-
-    collectors = [  # first, then disabled: disabling one changes the listeners' lists
-        owner
-        for listeners in app.events.listeners.values()
-        for listener in listeners
-        if isinstance(owner := getattr(listener.handler, "__self__", None), TocTreeCollector)
-    ]
-    for collector in collectors:
-        if collector.listener_ids is not None:  # None once disabled (it has one listener per event)
-            collector.disable(app)
+    for collector in toc_collectors(app):  # found first, then disabled: that changes the listeners
+        collector.disable(app)
 
 
 def use_app_listeners() -> None:

@@ -191,10 +191,9 @@ class Refreshing:
         if self.kept.get(docname) is None:
             try:
                 self.join()
-                error: BaseException = BuildError(f"{docname}: its notebook's run was not kept")
             except BaseException as exc:  # the refresh's own error (a notebook failed, a kernel died)
-                error = exc
-            raise _NotebookFailed(error)
+                raise _NotebookFailed(exc) from None
+            raise _NotebookFailed(BuildError(f"{docname}: its notebook's run was not kept"))
         return self.kept[docname]
 
     def join(self):
@@ -239,7 +238,7 @@ def _refresh(run: Run) -> str:
     if first is not None:
         run.apps[first] = _prepare(first, run, _configs(run).get(first))
         run.cleanup.callback(run.apps[first][1].close)  # if it is never built (a notebook failed)
-    if first is None:
+    else:
         _refreshed(run)
     return f"notebooks refreshing: {len(refreshing.pending)} to run"
 
@@ -250,7 +249,8 @@ def _joined(refreshing: Refreshing) -> None:
 
 
 def _refreshed(run: Run) -> None:
-    """The refresh ended (its error raised here); what it ran, and each page's present run."""
+    """The refresh ended (its error raised here); what it ran, and each page's present run (the
+    runs it kept, over those the build began with)."""
     from ..book import execute
 
     refreshing, run.refreshing = run.refreshing, None
@@ -259,7 +259,10 @@ def _refreshed(run: Run) -> None:
     run.report = refreshing.join()
     if run.early:  # the kernels started for this build stop while the book is built
         execute.release()
-    run.executions = {run.docs[n]: digest for n, digest in execute.executions(run.cache).items() if n in run.docs}
+    run.executions = {
+        **run.executions,
+        **{page: digest for page, digest in refreshing.kept.items() if digest is not None},
+    }
     if not run.quiet:
         _say(f"notebooks refreshed: {len(run.report.executed)} executed, {len(run.report.reused)} up to date")
 
@@ -553,26 +556,31 @@ def _sphinx(builder: str, run: Run, config: dict | None = None) -> None:
         app.config.wgec_executions = dict(run.executions)
         refreshing = run.refreshing
         app.wgec_refresh = refreshing  # while notebooks run, their pages are read as each is done
+        # Stopped while Sphinx waits for a notebook, the build has only read pages (and Sphinx
+        # drops its environment): the environment as it was, which names the runs those pages
+        # were read from (the next build reads them again, as read from another run), and the
+        # work folder kept as good.
         environment = run.work / "doctrees" / ENV_PICKLE
-        kept = environment.read_bytes() if refreshing is not None and environment.is_file() else None
+        waits = refreshing is not None and bool(refreshing.pending)
+        kept = environment.read_bytes() if waits and environment.is_file() else None
+
+        def keep_work() -> None:
+            if kept is not None:
+                environment.write_bytes(kept)
+            write_json(run.work / STAMP, run.stamp)
+
         # From here on the work folder changes: its stamp is written again only when this build
         # succeeds (a failed one leaves a clean start to the next; a failed notebook does not).
         (run.work / STAMP).unlink(missing_ok=True)
         try:
             _sphinx_call(builder, app, app.build, False, [])
-        except (_NotebookFailed, KeyboardInterrupt) as stopped:
-            if isinstance(stopped, KeyboardInterrupt) and not (refreshing and refreshing.interrupted):
-                raise
-            # Stopped while Sphinx waited for a notebook: only pages were read (Sphinx then
-            # drops its environment). The environment as it was, which names the runs those
-            # pages were read from (the next build reads them again, as read from another
-            # run), and the work folder as good.
-            if kept is not None:
-                environment.write_bytes(kept)
-            write_json(run.work / STAMP, run.stamp)
-            if isinstance(stopped, KeyboardInterrupt):
-                raise
-            raise stopped.error from None
+        except _NotebookFailed as failed:
+            keep_work()
+            raise failed.error from None
+        except KeyboardInterrupt:
+            if waits and refreshing.interrupted:
+                keep_work()
+            raise
         finally:
             app.wgec_refresh = None
         _refreshed(run)
