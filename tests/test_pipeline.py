@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -310,6 +311,32 @@ def test_a_notebook_failing_while_the_pages_are_read_keeps_the_last_good_book_an
     incremental, cold = hashes(out), hashes(tmp_path / "cold")
     assert incremental.keys() == cold.keys()
     assert sorted(k for k in cold if incremental[k] != cold[k]) == []
+
+
+WARM_BUILD = """
+import json, sys
+from wgec.pipeline import build
+result = build.build(sys.argv[1], sys.argv[2], html=True, pdf=True, archival=True, quiet=True, warm=True)
+print(json.dumps({"result": result["up_to_date"], "executed": result["executed"], "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_warm_build_of_a_current_book_runs_every_step_and_writes_the_same_bytes(tmp_path, monkeypatch):
+    """The preview's first build, on a book that is already current, runs every step (so that the
+    first rebuild after a save finds Sphinx, the validator, pandas and Typst loaded and set up):
+    no notebook runs, and every output keeps its bytes; a normal build then has nothing to do."""
+    project, out = built_copy(tmp_path, monkeypatch)
+    before = hashes(out)
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_BUILD, str(project / "data"), str(out)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["result"] is False and report["executed"] == []
+    assert {"sphinx.application", "frictionless", "pandas", "typst", "wgec.book.sphinx_ext"} <= set(report["modules"])
+    assert hashes(out) == before
+    result = run_wgec("build", "--data", project / "data", "--out", out)
+    assert result.returncode == 0 and "up to date" in result.stdout + result.stderr, result.stderr[-3000:]
 
 
 def test_the_themes_templates_are_compiled_once_and_an_edited_template_reaches_every_page(tmp_path, monkeypatch):

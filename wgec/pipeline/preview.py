@@ -352,6 +352,10 @@ class Preview:
         self.data_dir, self.out, self.state, self.jobs, self.say = data_dir, out, state, jobs, say
         self.pdf_due = False
         self.collect_due = False
+        # The first HTML and PDF builds run every step even when the book is current (a preview
+        # started again on the same folder): they load and set up what the rebuilds use, before
+        # the first save rather than after it (wgec.pipeline.build.build's ``warm``).
+        self.unwarmed = {"html", "pdf"}
 
     def collect(self) -> None:
         """Free what the last build left (Sphinx's application, environment and doctrees are
@@ -389,10 +393,11 @@ class Preview:
     def html(self, why: str) -> None:
         self.state.set(state="building")
         self.say(f"rebuilding ({why})")
-        result = self.attempt("the HTML book", html=True, pdf=False, archival=False)
+        result = self.attempt("the HTML book", html=True, pdf=False, archival=False, warm="html" in self.unwarmed)
         if "error" in result:
             self.state.set(state="failed", error=result["error"])
             return
+        self.unwarmed.discard("html")
         ran = ", ".join(result["executed"]) or "none"
         self.state.set(state="ready", error="", version=self.state.version + 1, pdf="waiting")
         self.say(f"HTML ready in {result['seconds']:.1f} s (notebooks re-run: {ran}); the page reloads")
@@ -401,10 +406,11 @@ class Preview:
     def pdf(self) -> None:
         self.pdf_due = False
         self.state.set(pdf="building")
-        result = self.attempt("the PDF", html=False, pdf=True, archival=True)
+        result = self.attempt("the PDF", html=False, pdf=True, archival=True, warm="pdf" in self.unwarmed)
         if "error" in result:
             self.state.set(pdf="failed")
             return
+        self.unwarmed.discard("pdf")
         self.state.set(pdf="ready")
         if not result["up_to_date"]:
             self.say(f"PDFs ready in {result['seconds']:.1f} s: {self.out / 'pdf'}")
