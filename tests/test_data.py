@@ -349,6 +349,33 @@ def test_after_an_edit_only_the_tables_it_can_change_are_validated_again(data_co
     assert validated == ["organizations", "organization_roles"], "the edited table, and the one whose keys point to it"
 
 
+def test_the_descriptor_is_validated_again_only_when_it_changed(data_copy, tmp_path, monkeypatch):
+    """The memo keeps the digest of a descriptor found valid: the same descriptor is not handed to
+    frictionless again, and any change to it is (a broken schema is still found, through the memo)."""
+    from frictionless import Package
+
+    calls = []
+    original = Package.from_descriptor.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(1)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Package, "from_descriptor", classmethod(counting))
+    memo = tmp_path / "validated.json"
+    data.load(data_copy, memo=memo)
+    assert len(calls) == 1
+    edit(data_copy / "organizations.csv", "United Nations", "The United Nations")
+    data.load(data_copy, memo=memo)
+    assert len(calls) == 1, "a table edited, the descriptor as it was: not validated again"
+    edit(data_copy / "datapackage.json", '"type": "string"', '"type": "strng"')
+    with pytest.raises(data.DataError) as info:
+        data.load(data_copy, memo=memo)
+    assert len(calls) == 2
+    assert [p.file for p in info.value.problems] == ["datapackage.json"]
+    assert "strng" in str(info.value)
+
+
 def test_an_error_is_found_through_the_memo_in_the_table_that_did_not_change(data_copy, tmp_path):
     memo = tmp_path / "validated.json"
     data.load(data_copy, memo=memo)
