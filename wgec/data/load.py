@@ -16,6 +16,7 @@ refused before it is read, so a wrong file cannot exhaust the memory of the buil
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -147,12 +148,18 @@ def digest(root: Path, descriptor: dict) -> str:
 DESCRIPTOR_CHECK = "*descriptor"  # the descriptor's entry in the memo (no table's name has a "*")
 
 
+@functools.cache
+def _validator() -> str:
+    """The digest of the validator: this module's code and frictionless's version."""
+    import frictionless
+
+    return hashlib.sha256(Path(__file__).read_bytes() + frictionless.__version__.encode()).hexdigest()
+
+
 def _checks(descriptor: dict, tables: dict) -> dict[str, str]:
     """For each table, the digest of all its validation depends on: the validator's code and
     version, its schema, its cells, and the cells of the tables its foreign keys point to."""
-    import frictionless
-
-    code = hashlib.sha256(Path(__file__).read_bytes() + frictionless.__version__.encode()).hexdigest()
+    code = _validator()
     cells = {name: hashlib.sha256(json.dumps(t[:2]).encode()).hexdigest() for name, t in tables.items()}
     found = {}
     for res in descriptor["resources"]:
@@ -275,12 +282,8 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def _descriptor_check(descriptor: dict) -> str:
-    """The digest of what the descriptor's own validation depends on: the validator's code and
-    version, and the descriptor."""
-    import frictionless
-
-    code = Path(__file__).read_bytes() + frictionless.__version__.encode()
-    return hashlib.sha256(code + json.dumps(descriptor, sort_keys=True).encode()).hexdigest()
+    """The digest of what the descriptor's own validation depends on: the validator, and the descriptor."""
+    return hashlib.sha256((_validator() + json.dumps(descriptor, sort_keys=True)).encode()).hexdigest()
 
 
 def _read_descriptor(root: Path, checked: str | None = None) -> tuple[dict | None, list[Problem]]:
