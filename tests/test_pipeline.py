@@ -68,6 +68,19 @@ def test_the_manifest_lists_every_input_and_output(workspace):
     assert str(workspace) not in text and str(paths.ROOT) not in text  # no absolute paths of this machine
 
 
+def test_the_book_build_executes_nothing_and_the_cache_holds_only_the_refreshs_runs(workspace):
+    """Only the refresh runs notebooks: the execution cache holds one run per notebook and none of
+    a page that is not one (book/about.md, which myst-nb executed in a kernel of its own, while
+    the refresh wrote the cache from another thread)."""
+    from jupyter_cache import get_cache
+
+    from wgec.book import execute
+
+    cache = get_cache(str(workspace / "out" / ".cache" / "jupyter_cache"))
+    cached = sorted(Path(record.uri).name for record in cache.list_cache_records())
+    assert cached == sorted(p.name for p in execute.notebooks())
+
+
 def test_a_rebuild_with_nothing_changed_does_nothing(workspace):
     out = workspace / "out"
     before = hashes(out)

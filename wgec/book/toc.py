@@ -111,3 +111,13 @@ def notebooks(toc_file: Path | None = None) -> list[Path]:
         if path.is_file() and path.parent == paths.NOTEBOOKS_DIR:
             found.append(path)
     return found
+
+
+def other_pages(toc_file: Path | None = None) -> list[str]:
+    """The pages of the table of contents that are not notebooks (``book/about.md``), as paths
+    from the project folder: the book build must not execute them (myst-nb, reading the
+    execution cache, would start a kernel for a page it finds no run of, and write that run
+    into the cache while the refresh writes its own)."""
+    order, _ = toc_plan(toc_file or paths.TOC_FILE)
+    kept = {p.relative_to(paths.ROOT).as_posix() for p in notebooks(toc_file)}
+    return [f"{doc}.md" for doc in order if f"{doc}.md" not in kept and (paths.ROOT / f"{doc}.md").is_file()]

@@ -609,7 +609,7 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
     from sphinx.util import logging as sphinx_logging
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
-    from ..book import sphinx_ext
+    from ..book import sphinx_ext, toc
 
     sphinx_ext.use_app_listeners()
     sphinx_config, meta = get_final_config(
@@ -620,6 +620,8 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
             "nb_execution_mode": "cache",
             "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
             "wgec_executions": run.executions,
+            # The pages that are not notebooks are not executed (wgec.book.toc.other_pages).
+            "nb_execution_excludepatterns": toc.other_pages(),
             # _config.yml's html.use_download_button does not reach the theme in Jupyter
             # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
             "html_theme_options": {"use_download_button": False},
