@@ -119,5 +119,6 @@ def other_pages(toc_file: Path | None = None) -> list[str]:
     execution cache, would start a kernel for a page it finds no run of, and write that run
     into the cache while the refresh writes its own)."""
     order, _ = toc_plan(toc_file or paths.TOC_FILE)
-    kept = {p.relative_to(paths.ROOT).as_posix() for p in notebooks(toc_file)}
-    return [f"{doc}.md" for doc in order if f"{doc}.md" not in kept and (paths.ROOT / f"{doc}.md").is_file()]
+    pages = [paths.ROOT / f"{doc}.md" for doc in order]
+    # A notebook is a page under notebooks/ (as :func:`notebooks` finds them).
+    return [p.relative_to(paths.ROOT).as_posix() for p in pages if p.is_file() and p.parent != paths.NOTEBOOKS_DIR]
