@@ -350,6 +350,12 @@ def test_a_warm_build_of_a_current_book_runs_every_step_and_writes_the_same_byte
     assert hashes(out) == before
     result = run_wgec("build", "--data", project / "data", "--out", out)
     assert result.returncode == 0 and "up to date" in result.stdout + result.stderr, result.stderr[-3000:]
+    # The copy holds no package of its own: the package's files, where it is, are inputs all
+    # the same (the PDF's template changed, the PDF was up to date), named as in the checkout.
+    manifest = json.loads((out / "manifest.json").read_text())
+    template = paths.PACKAGE_DIR / "editions" / "un.typ"
+    assert manifest["inputs"]["wgec/editions/un.typ"] == hashlib.sha256(template.read_bytes()).hexdigest()
+    assert "wgec/report/charts.py" in manifest["outputs"]["html/notebooks/01_introduction.html"]["from"]
 
 
 def test_the_themes_templates_are_compiled_once_and_an_edited_template_reaches_every_page(tmp_path, monkeypatch):

@@ -9,6 +9,9 @@ from pathlib import Path
 # The project folder: this checkout, or another one named by $WGEC_PROJECT (the benchmark
 # builds scaled copies of the report that way).
 ROOT = Path(os.environ.get("WGEC_PROJECT") or Path(__file__).resolve().parent.parent).resolve()
+# The package's own folder: an input of every build wherever the project is (the benchmark's
+# copies hold no package of their own).
+PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = ROOT / "data"
 BUILD_DIR = ROOT / "_build"
 CONFIG_FILE = ROOT / "_config.yml"

@@ -11,7 +11,7 @@ from .. import paths, settings
 from ..files import sha256
 
 # The project's own files that shape the outputs (besides the data folder).
-PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "wgec/**/*", "requirements.lock")
+PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "requirements.lock")
 
 
 def inputs(data_path: Path) -> dict[str, str]:
@@ -26,14 +26,29 @@ def inputs(data_path: Path) -> dict[str, str]:
             found[f"data/{rel.as_posix()}"] = sha256(path) if inside else "outside the data directory"
     for pattern in PROJECT_GLOBS:
         for path in sorted(paths.ROOT.glob(pattern)):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            if path.is_file():
                 found[path.relative_to(paths.ROOT).as_posix()] = sha256(path)
+    # The package's code and templates, from where it is (not always in the project: the
+    # benchmark's copies, a project beside an installed package), as wgec/...
+    for path in sorted(paths.PACKAGE_DIR.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            found[f"{paths.PACKAGE_DIR.name}/{path.relative_to(paths.PACKAGE_DIR).as_posix()}"] = sha256(path)
     return found
 
 
 def files(found: dict[str, str], data_path: Path) -> dict[Path, str]:
     """:func:`inputs` by file path (``data/…`` is in ``data_path``)."""
-    return {(data_path / k[5:] if k.startswith("data/") else paths.ROOT / k): v for k, v in found.items()}
+    package = f"{paths.PACKAGE_DIR.name}/"
+    return {
+        (
+            data_path / k[5:]
+            if k.startswith("data/")
+            else paths.PACKAGE_DIR.parent / k
+            if k.startswith(package)
+            else paths.ROOT / k
+        ): v
+        for k, v in found.items()
+    }
 
 
 def digest(state: dict) -> str:
@@ -103,11 +118,8 @@ def page_inputs(name: str, record: dict, docs: dict, descriptor: dict) -> list[s
             used.append(f"data/{rest}")
         elif kind == "module":
             module = Path(rest)
-            used.append(
-                module.relative_to(paths.ROOT).as_posix()
-                if module.is_relative_to(paths.ROOT)
-                else f"wgec/{module.name}"
-            )
+            package = paths.PACKAGE_DIR.parent
+            used.append(module.relative_to(package).as_posix() if module.is_relative_to(package) else rest)
         else:
             used.append(key)
     return sorted(set(used))
