@@ -477,3 +477,32 @@ def test_work_handed_to_a_warm_worker_runs_there_and_its_error_is_raised_here():
         with pytest.raises(ValueError, match="invalid literal"):
             execute.in_worker(int, "not a number")
     execute.settle()
+
+
+def test_the_refresh_thread_imports_nothing_the_book_build_imports_beside_it(tmp_path):
+    """The notebooks' refresh runs in a thread while Sphinx sets up in the build's own: two
+    threads importing one package for the first time at once can deadlock in Python's import
+    locks (CI once failed so: ``_DeadlockError`` on ``markdown_it.common.utils``). Every module
+    the refresh needs is imported before its thread starts; in that thread only codecs (the
+    stdlib's ``encodings``, imported whole at start-up) are looked up."""
+    log = tmp_path / "imports.tsv"
+    script = (
+        "import sys, threading\n"
+        f"log = open({str(log)!r}, 'w', buffering=1)\n"
+        "def hook(event, args):\n"
+        "    if event == 'import' and args[0] not in sys.modules:\n"
+        "        log.write(threading.current_thread().name + '\\t' + args[0] + '\\n')\n"
+        "sys.addaudithook(hook)\n"
+        "from wgec.cli import run\n"
+        f"sys.argv = ['wgec', 'build', '--out', {str(tmp_path / 'out')!r}]\n"
+        "run()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "out" / "html" / "notebooks" / "01_introduction.html").is_file()
+    rows = [line.split("\t") for line in log.read_text().splitlines() if "\t" in line]
+    threads = {thread for thread, _ in rows}
+    assert any(t.startswith("wgec-step") for t in threads), threads  # the hook sees the build's threads
+    in_refresh = sorted(m for thread, m in rows if thread == "wgec-refresh" and not m.startswith("encodings."))
+    assert in_refresh == [], in_refresh
+    assert any(thread == "MainThread" and m.startswith("myst_nb") for thread, m in rows)  # the book build's

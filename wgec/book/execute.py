@@ -567,6 +567,33 @@ def stale(record: dict, path: Path, data_dir: Path, descriptor: dict, seen: dict
     return None
 
 
+_REFRESH_IMPORTS = (
+    "docutils.parsers.rst.directives.body",  # the directives the notebooks' cells name
+    "docutils.parsers.rst.directives.misc",
+    "jupyter_cache.base",
+    "jupyter_cache.cache.main",
+    "myst_nb.core.read",
+    "myst_parser.parsers.directives",
+    "myst_parser.parsers.options",
+    "nbformat",
+    "sqlalchemy.dialects.sqlite",  # the cache's database
+    "sqlite3",
+)
+
+
+def import_modules() -> None:
+    """What :func:`refresh` imports, imported in the calling thread before it runs in another.
+    Two threads importing one package for the first time at once can deadlock in Python's
+    import locks (one holds the package, running its ``__init__``, and waits for a submodule;
+    the other holds that submodule and waits for the package: Python 3.11 raises
+    ``_DeadlockError``), and the book build imports the same packages (myst-nb's reader,
+    markdown-it, jupyter-cache) meanwhile."""
+    import importlib
+
+    for name in _REFRESH_IMPORTS:
+        importlib.import_module(name)
+
+
 def refresh(
     data_dir: Path,
     cache_dir: Path,

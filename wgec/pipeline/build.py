@@ -217,6 +217,7 @@ def _refresh(run: Run) -> str:
     run.docs = {p.stem: f"notebooks/{p.stem}" for p in execute.notebooks()}
     run.executions = {run.docs[n]: digest for n, digest in execute.executions(run.cache).items() if n in run.docs}
     before = manifest.files(run.state["inputs"], run.data_path)
+    execute.import_modules()  # here, not in the refresh's thread while Sphinx imports them too
     refreshing = Refreshing(run.docs)
     run.cleanup.callback(_joined, refreshing)  # a build that fails still records what ran
     refreshing.start(
