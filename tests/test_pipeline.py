@@ -66,6 +66,28 @@ def test_the_manifest_lists_every_input_and_output(workspace):
     assert {"jupyter-book", "sphinx", "typst"} <= set(manifest["tools"])
     text = json.dumps(manifest)
     assert str(workspace) not in text and str(paths.ROOT) not in text  # no absolute paths of this machine
+    assert not [k for k in manifest["inputs"] if "__pycache__" in k or k.endswith(".pyc")]
+
+
+def test_compiled_python_in_the_project_is_no_input(tmp_path, monkeypatch):
+    """Python's compiled cache (any run may rewrite it) is no input, in the package or beside the
+    book's own files (book/ may hold an extension with its __pycache__); the source beside it is."""
+    from conftest import project_copy
+
+    from wgec.pipeline import manifest
+
+    project = project_copy(tmp_path / "project", data=True)
+    (project / "book" / "ext").mkdir()
+    (project / "book" / "ext" / "helper.py").write_text("X = 1\n")
+    (project / "book" / "ext" / "__pycache__").mkdir()
+    (project / "book" / "ext" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"\x00compiled")
+    monkeypatch.setattr(paths, "ROOT", project)
+    found = manifest.inputs(project / "data")
+    assert "book/ext/helper.py" in found and "notebooks/01_introduction.md" in found
+    assert not [k for k in found if "__pycache__" in k or k.endswith(".pyc")]
+    assert (
+        manifest.files(found, project / "data")[project / "book" / "ext" / "helper.py"] == found["book/ext/helper.py"]
+    )
 
 
 def test_the_book_build_executes_nothing_and_the_cache_holds_only_the_refreshs_runs(workspace):

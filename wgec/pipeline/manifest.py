@@ -26,29 +26,33 @@ def inputs(data_path: Path) -> dict[str, str]:
             found[f"data/{rel.as_posix()}"] = sha256(path) if inside else "outside the data directory"
     for pattern in PROJECT_GLOBS:
         for path in sorted(paths.ROOT.glob(pattern)):
-            if path.is_file():
+            if _source(path):
                 found[path.relative_to(paths.ROOT).as_posix()] = sha256(path)
     # The package's code and templates, from where it is (not always in the project: the
     # benchmark's copies, a project beside an installed package), as wgec/...
     for path in sorted(paths.PACKAGE_DIR.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+        if _source(path):
             found[f"{paths.PACKAGE_DIR.name}/{path.relative_to(paths.PACKAGE_DIR).as_posix()}"] = sha256(path)
     return found
 
 
+def _source(path: Path) -> bool:
+    """A file, not Python's compiled cache (which any run may rewrite)."""
+    return path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+
+
 def files(found: dict[str, str], data_path: Path) -> dict[Path, str]:
     """:func:`inputs` by file path (``data/…`` is in ``data_path``)."""
-    package = f"{paths.PACKAGE_DIR.name}/"
-    return {
-        (
-            data_path / k[5:]
-            if k.startswith("data/")
-            else paths.PACKAGE_DIR.parent / k
-            if k.startswith(package)
-            else paths.ROOT / k
-        ): v
-        for k, v in found.items()
-    }
+    return {_file(k, data_path): v for k, v in found.items()}
+
+
+def _file(key: str, data_path: Path) -> Path:
+    """Where the input named ``key`` is: in the data folder, the package or the project."""
+    if key.startswith("data/"):
+        return data_path / key[5:]
+    if key.startswith(f"{paths.PACKAGE_DIR.name}/"):
+        return paths.PACKAGE_DIR.parent / key
+    return paths.ROOT / key
 
 
 def digest(state: dict) -> str:
