@@ -528,3 +528,41 @@ def test_the_refresh_thread_imports_nothing_the_book_build_imports_beside_it(tmp
     in_refresh = sorted(m for thread, m in rows if thread == "wgec-refresh" and not m.startswith("encodings."))
     assert in_refresh == [], in_refresh
     assert any(thread == "MainThread" and m.startswith("myst_nb") for thread, m in rows)  # the book build's
+
+
+def test_an_edit_of_the_book_configuration_reaches_the_next_build_in_the_same_process(tmp_path):
+    """The preview builds again and again in one process, and Jupyter Book's reading of
+    _config.yml is kept between its builds (wgec.pipeline.build): a changed _config.yml is
+    read again, and its new value is on the pages of the next build."""
+    from conftest import project_copy
+
+    project = project_copy(tmp_path / "project", data=True)
+    script = tmp_path / "two_builds.py"
+    script.write_text(
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from wgec.pipeline import build\n"
+        "if __name__ == '__main__':  # (the kernels' workers are spawned: they import this file)\n"
+        "    project, out, pages = (Path(a) for a in sys.argv[1:])\n"
+        "    config = project / '_config.yml'\n"
+        "    seen = []\n"
+        "    for author in (None, 'An edited author'):\n"
+        "        if author:\n"
+        "            text = config.read_text().replace('author: \"WGEC Report\"', f'author: \"{author}\"', 1)\n"
+        "            config.write_text(text)\n"
+        "        build.build(project / 'data', out, html=True, pdf=False, archival=False, quiet=True)\n"
+        "        seen.append((out / 'html' / 'notebooks' / '01_introduction.html').read_text())\n"
+        "    pages.write_text('\\n=====\\n'.join(seen))\n"
+    )
+    assert 'author: "WGEC Report"' in (project / "_config.yml").read_text()
+    result = subprocess.run(
+        [sys.executable, str(script), str(project), str(tmp_path / "out"), str(tmp_path / "pages.txt")],
+        env={**os.environ, "WGEC_PROJECT": str(project)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    before, after = (tmp_path / "pages.txt").read_text().split("\n=====\n")
+    assert "By WGEC Report" in before and "edited" not in before
+    assert "By An edited author" in after and "WGEC Report" not in after

@@ -604,7 +604,6 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
     environment), as Jupyter Book's ``build_sphinx`` sets it up, without building yet (the
     build sets up the HTML one while the notebooks run); and the contexts that keep docutils'
     registries as it set them, to be closed once it has built (before another is set up)."""
-    from jupyter_book.config import get_final_config
     from jupyter_book.pdf import update_latex_documents
     from sphinx.application import Sphinx
     from sphinx.util import logging as sphinx_logging
@@ -613,24 +612,22 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
     from ..book import sphinx_ext, toc
 
     sphinx_ext.use_app_listeners()
-    sphinx_config, meta = get_final_config(
-        user_yaml=paths.CONFIG_FILE,
-        cli_config={
+    sphinx_config, meta = _final_config(
+        {
             "nitpicky": True,
             "latex_individualpages": False,
             "nb_execution_mode": "cache",
             "nb_execution_cache_path": str(run.cache / "jupyter_cache"),
-            "wgec_executions": run.executions,
             # The pages that are not notebooks are not executed (wgec.book.toc.other_pages).
             "nb_execution_excludepatterns": toc.other_pages(),
             # _config.yml's html.use_download_button does not reach the theme in Jupyter
             # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
             "html_theme_options": {"use_download_button": False},
-            **(config or {}),
-        },
-        sourcedir=paths.ROOT,
-        use_external_toc=True,
+        }
     )
+    # Set after, as plain values (the same for each builder): the notebooks' present runs
+    # (they change with every rebuild) and the builder's own settings (_configs).
+    sphinx_config.update({"wgec_executions": run.executions, **(config or {})})
     if run.out.is_relative_to(paths.ROOT):  # an output folder in the project is not read as its sources
         sphinx_config["exclude_patterns"] = [
             *sphinx_config.get("exclude_patterns", []),
@@ -674,6 +671,38 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
     except BaseException:
         contexts.close()
         raise
+
+
+_FINAL_CONFIG: dict = {}  # the last key of _final_config and its result
+
+
+def _final_config(cli_config: dict) -> tuple[dict, dict]:
+    """Jupyter Book's Sphinx configuration of _config.yml with ``cli_config`` (and its meta),
+    worked out once for the same files and settings in a process: Jupyter Book parses its
+    default configuration (pure-Python YAML) and validates _config.yml each time, 0.2 s of
+    each Sphinx application's set-up (two or three in a build, one in each preview rebuild).
+    Each caller gets a copy of its own."""
+    import copy
+
+    from jupyter_book.config import get_final_config
+
+    static = paths.ROOT / "_static"  # Jupyter Book adds the CSS and scripts in it
+    key = (
+        paths.CONFIG_FILE.read_bytes(),
+        str(paths.ROOT),
+        json.dumps(cli_config, sort_keys=True),
+        sorted(p.as_posix() for p in static.rglob("*")) if static.is_dir() else None,
+    )
+    if _FINAL_CONFIG.get("key") != key:
+        _FINAL_CONFIG.clear()
+        result = get_final_config(
+            user_yaml=paths.CONFIG_FILE,
+            cli_config=copy.deepcopy(cli_config),
+            sourcedir=paths.ROOT,
+            use_external_toc=True,
+        )
+        _FINAL_CONFIG.update(key=key, result=result)
+    return copy.deepcopy(_FINAL_CONFIG["result"])
 
 
 class _NotebookFailed(BuildError):
