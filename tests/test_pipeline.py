@@ -64,6 +64,16 @@ def test_the_manifest_lists_every_input_and_output(workspace):
     page = manifest["outputs"]["html/notebooks/02a_scope_and_focus_areas.html"]["from"]
     assert "data/focus_areas.csv" in page and "data/wgec_meetings.csv" not in page
     assert {"jupyter-book", "sphinx", "typst"} <= set(manifest["tools"])
+    # The versions recorded (and printed in annex IV) are those installed, as the packages' own
+    # metadata gives them (the build reads them from the folders' names: wgec.settings).
+    from importlib import metadata
+
+    from wgec import settings
+
+    assert {k: v for k, v in manifest["tools"].items() if k != "python"} == {
+        name: metadata.version(name) for name in settings.TOOLS
+    }
+    assert manifest["tools"]["python"] == sys.version.split()[0]
     text = json.dumps(manifest)
     assert str(workspace) not in text and str(paths.ROOT) not in text  # no absolute paths of this machine
     assert not [k for k in manifest["inputs"] if "__pycache__" in k or k.endswith(".pyc")]

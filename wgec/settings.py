@@ -150,12 +150,34 @@ def tools() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
-    """Looked up once a process (each lookup scans the installed packages' metadata): a process
-    runs the tools it imported, whatever is installed meanwhile."""
+    """Looked up once a process: a process runs the tools it imported, whatever is installed
+    meanwhile. Read from the names of the installed packages' ``NAME-VERSION.dist-info``
+    folders (the wheel's normalized name and version, one listing of each folder of the path);
+    a tool installed otherwise is asked of importlib.metadata, which reads and parses every
+    package's metadata file (40 ms of the 0.1 s a build of a current book takes)."""
+    import re
     import sys
-    from importlib import metadata
 
-    return {name: metadata.version(name) for name in TOOLS} | {"python": sys.version.split()[0]}
+    wanted = {re.sub(r"[-_.]+", "_", name).lower(): name for name in TOOLS}
+    found: dict[str, str] = {}
+    for folder in sys.path:
+        try:
+            entries = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for entry in entries:
+            stem = entry.removesuffix(".dist-info")
+            if stem != entry and stem.count("-") == 1:
+                name, version = stem.split("-")
+                tool = wanted.get(re.sub(r"[-_.]+", "_", name).lower())
+                if tool is not None and tool not in found:  # the first on the path is the one imported
+                    found[tool] = version
+    missing = [name for name in TOOLS if name not in found]
+    if missing:
+        from importlib import metadata
+
+        found |= {name: metadata.version(name) for name in missing}
+    return {name: found[name] for name in TOOLS} | {"python": sys.version.split()[0]}
 
 
 def un_date(day: dt.date) -> str:
