@@ -100,6 +100,22 @@ def test_compiled_python_in_the_project_is_no_input(tmp_path, monkeypatch):
     )
 
 
+def test_a_projects_own_static_files_are_inputs(tmp_path, monkeypatch):
+    """Jupyter Book adds the CSS and scripts of a project's _static/ to every page: a file there is
+    an input (a change makes the outputs stale, and Jupyter Book's configuration is worked out again)."""
+    from conftest import project_copy
+
+    from wgec.pipeline import manifest
+
+    project = project_copy(tmp_path / "project", data=True)
+    monkeypatch.setattr(paths, "ROOT", project)
+    before = manifest.inputs(project / "data")
+    (project / "_static" / "css").mkdir(parents=True)
+    (project / "_static" / "css" / "custom.css").write_text("main { color: black; }\n")
+    after = manifest.inputs(project / "data")
+    assert set(after) - set(before) == {"_static/css/custom.css"}
+
+
 def test_the_book_build_executes_nothing_and_the_cache_holds_only_the_refreshs_runs(workspace):
     """Only the refresh runs notebooks: the execution cache holds one run per notebook and none of
     a page that is not one (book/about.md, which myst-nb executed in a kernel of its own, while

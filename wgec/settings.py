@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -158,20 +159,17 @@ def _versions() -> dict[str, str]:
     import re
     import sys
 
-    wanted = {re.sub(r"[-_.]+", "_", name).lower(): name for name in TOOLS}
+    def normal(name: str) -> str:  # a distribution's name as its folder spells it (PEP 503, 427)
+        return re.sub(r"[-_.]+", "_", name).lower()
+
+    wanted = {normal(name): name for name in TOOLS}
     found: dict[str, str] = {}
-    for folder in sys.path:
-        try:
-            entries = os.listdir(folder or ".")
-        except OSError:
-            continue
-        for entry in entries:
-            stem = entry.removesuffix(".dist-info")
-            if stem != entry and stem.count("-") == 1:
-                name, version = stem.split("-")
-                tool = wanted.get(re.sub(r"[-_.]+", "_", name).lower())
-                if tool is not None and tool not in found:  # the first on the path is the one imported
-                    found[tool] = version
+    for folder in reversed(sys.path):  # the first on the path, the one imported, is kept
+        with contextlib.suppress(OSError):
+            for entry in os.listdir(folder or "."):
+                name, dash, version = entry.removesuffix(".dist-info").partition("-")
+                if entry.endswith(".dist-info") and dash and "-" not in version and normal(name) in wanted:
+                    found[wanted[normal(name)]] = version
     missing = [name for name in TOOLS if name not in found]
     if missing:
         from importlib import metadata

@@ -20,6 +20,7 @@ progress, timing and interruption once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -613,6 +614,7 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
 
     sphinx_ext.use_app_listeners()
     sphinx_config, meta = _final_config(
+        run,
         {
             "nitpicky": True,
             "latex_individualpages": False,
@@ -623,7 +625,7 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
             # _config.yml's html.use_download_button does not reach the theme in Jupyter
             # Book 1 (jupyter-book#1186): each page linked to a source it does not copy.
             "html_theme_options": {"use_download_button": False},
-        }
+        },
     )
     # Set after, as plain values (the same for each builder): the notebooks' present runs
     # (they change with every rebuild) and the builder's own settings (_configs).
@@ -673,36 +675,26 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
         raise
 
 
-_FINAL_CONFIG: dict = {}  # the last key of _final_config and its result
-
-
-def _final_config(cli_config: dict) -> tuple[dict, dict]:
-    """Jupyter Book's Sphinx configuration of _config.yml with ``cli_config`` (and its meta),
-    worked out once for the same files and settings in a process: Jupyter Book parses its
-    default configuration (pure-Python YAML) and validates _config.yml each time, 0.2 s of
-    each Sphinx application's set-up (two or three in a build, one in each preview rebuild).
-    Each caller gets a copy of its own."""
+def _final_config(run: Run, cli_config: dict) -> tuple[dict, dict]:
+    """Jupyter Book's Sphinx configuration of _config.yml with ``cli_config`` (and its meta), a
+    copy of its own for each caller: worked out once for the same project files and settings in
+    a process (the code digest of the work folder's stamp covers _config.yml, _toc.yml, book/
+    and _static/). Jupyter Book parses its default configuration (pure-Python YAML) and
+    validates _config.yml each time, 0.2 s of each Sphinx application's set-up (two or three in
+    a build, one in each preview rebuild)."""
     import copy
 
+    return copy.deepcopy(_jupyter_book_config(run.stamp["code"], json.dumps(cli_config, sort_keys=True)))
+
+
+@functools.lru_cache(maxsize=1)
+def _jupyter_book_config(code: str, cli_config: str) -> tuple[dict, dict]:
+    """:func:`_final_config`'s result for the project files whose digest is ``code``."""
     from jupyter_book.config import get_final_config
 
-    static = paths.ROOT / "_static"  # Jupyter Book adds the CSS and scripts in it
-    key = (
-        paths.CONFIG_FILE.read_bytes(),
-        str(paths.ROOT),
-        json.dumps(cli_config, sort_keys=True),
-        sorted(p.as_posix() for p in static.rglob("*")) if static.is_dir() else None,
+    return get_final_config(
+        user_yaml=paths.CONFIG_FILE, cli_config=json.loads(cli_config), sourcedir=paths.ROOT, use_external_toc=True
     )
-    if _FINAL_CONFIG.get("key") != key:
-        _FINAL_CONFIG.clear()
-        result = get_final_config(
-            user_yaml=paths.CONFIG_FILE,
-            cli_config=copy.deepcopy(cli_config),
-            sourcedir=paths.ROOT,
-            use_external_toc=True,
-        )
-        _FINAL_CONFIG.update(key=key, result=result)
-    return copy.deepcopy(_FINAL_CONFIG["result"])
 
 
 class _NotebookFailed(BuildError):

@@ -11,7 +11,8 @@ from .. import paths, settings
 from ..files import sha256
 
 # The project's own files that shape the outputs (besides the data folder).
-PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "requirements.lock")
+# _static/: Jupyter Book adds the CSS and scripts a project keeps there to every page.
+PROJECT_GLOBS = ("_config.yml", "_toc.yml", "notebooks/*.md", "book/**/*", "_static/**/*", "requirements.lock")
 
 
 def inputs(data_path: Path) -> dict[str, str]:

@@ -260,7 +260,13 @@ class Server(http.server.ThreadingHTTPServer):
 
 def watched(data_dir: Path) -> tuple[list[Path], list[Path]]:
     """(folders watched with their subfolders, files watched in the project folder)."""
-    folders = [data_dir, paths.ROOT / "notebooks", paths.ROOT / "book", Path(__file__).resolve().parent.parent]
+    folders = [
+        data_dir,
+        paths.ROOT / "notebooks",
+        paths.ROOT / "book",
+        paths.ROOT / "_static",  # (a project's own CSS and scripts, when it has them)
+        Path(__file__).resolve().parent.parent,
+    ]
     return [f for f in folders if f.is_dir()], [paths.CONFIG_FILE, paths.TOC_FILE]
 
 
