@@ -130,6 +130,34 @@ def test_tables_are_typed(tables):
     assert len(unknown) >= 1 and unknown.start_date.isna().all()
 
 
+def test_records_hold_the_values_of_the_dataframes(tables):
+    """``Tables.records`` (the build's own process reads the tables so, without pandas) gives
+    each table's rows with the values of its DataFrame: an empty cell None, a date a date."""
+    import pandas as pd
+
+    for name in tables:
+        frame, records = tables[name], tables.records(name)
+        assert len(records) == len(frame), name
+        for record, row in zip(records, frame.itertuples(), strict=True):
+            assert record.Index == row.Index
+            for field, value in zip(frame.columns, row[1:], strict=True):
+                got = getattr(record, field)
+                if value is pd.NA or value is pd.NaT:
+                    assert got is None, (name, field, got)
+                elif isinstance(value, pd.Timestamp):
+                    assert got == value.date(), (name, field)
+                else:
+                    assert got == value and type(got) is type(value.item() if hasattr(value, "item") else value)
+
+
+def test_the_tables_of_a_columns_in_another_order_read_the_same_as_records(data_copy):
+    path = data_copy / "hosting_options.csv"
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    path.write_text("\n".join(",".join(reversed(r)) for r in rows) + "\n")
+    reordered = data.load(data_copy)
+    assert [r.host for r in reordered.records("hosting_options")] == list(reordered.hosting_options.host)
+
+
 # --- spreadsheet habits are accepted ---------------------------------------------------
 
 

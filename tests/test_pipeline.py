@@ -384,8 +384,9 @@ print(json.dumps({"result": result["up_to_date"], "executed": result["executed"]
 
 def test_a_warm_build_of_a_current_book_runs_every_step_and_writes_the_same_bytes(tmp_path, monkeypatch):
     """The preview's first build, on a book that is already current, runs every step (so that the
-    first rebuild after a save finds Sphinx, the validator, pandas and Typst loaded and set up):
-    no notebook runs, and every output keeps its bytes; a normal build then has nothing to do."""
+    first rebuild after a save finds Sphinx, the validator and Typst loaded and set up; pandas is
+    the kernels' alone): no notebook runs, and every output keeps its bytes; a normal build then
+    has nothing to do."""
     project, out = built_copy(tmp_path, monkeypatch)
     before = hashes(out)
     result = subprocess.run(
@@ -394,7 +395,8 @@ def test_a_warm_build_of_a_current_book_runs_every_step_and_writes_the_same_byte
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["result"] is False and report["executed"] == []
-    assert {"sphinx.application", "frictionless", "pandas", "typst", "wgec.book.sphinx_ext"} <= set(report["modules"])
+    assert {"sphinx.application", "frictionless", "typst", "wgec.book.sphinx_ext"} <= set(report["modules"])
+    assert "pandas" not in report["modules"]
     assert hashes(out) == before
     result = run_wgec("build", "--data", project / "data", "--out", out)
     assert result.returncode == 0 and "up to date" in result.stdout + result.stderr, result.stderr[-3000:]
@@ -527,12 +529,11 @@ def test_work_handed_to_a_warm_worker_runs_there_and_its_error_is_raised_here():
     execute.settle()
 
 
-def test_the_refresh_thread_imports_nothing_the_book_build_imports_beside_it(tmp_path):
-    """The notebooks' refresh runs in a thread while Sphinx sets up in the build's own: two
-    threads importing one package for the first time at once can deadlock in Python's import
-    locks (CI once failed so: ``_DeadlockError`` on ``markdown_it.common.utils``). Every module
-    the refresh needs is imported before its thread starts; in that thread only codecs (the
-    stdlib's ``encodings``, imported whole at start-up) are looked up."""
+@pytest.fixture(scope="module")
+def imports_of_a_build(tmp_path_factory):
+    """Each module a `wgec build` process imports (its own process: not its workers' or
+    kernels'), with the thread that imported it, as (thread, module) rows."""
+    tmp_path = tmp_path_factory.mktemp("imports")
     log = tmp_path / "imports.tsv"
     script = (
         "import sys, threading\n"
@@ -548,12 +549,33 @@ def test_the_refresh_thread_imports_nothing_the_book_build_imports_beside_it(tmp
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "out" / "html" / "notebooks" / "01_introduction.html").is_file()
-    rows = [line.split("\t") for line in log.read_text().splitlines() if "\t" in line]
+    assert (tmp_path / "out" / "pdf" / "wgec-report.pdf").is_file()
+    return [line.split("\t") for line in log.read_text().splitlines() if "\t" in line]
+
+
+def test_the_refresh_thread_imports_nothing_the_book_build_imports_beside_it(imports_of_a_build):
+    """The notebooks' refresh runs in a thread while Sphinx sets up in the build's own: two
+    threads importing one package for the first time at once can deadlock in Python's import
+    locks (CI once failed so: ``_DeadlockError`` on ``markdown_it.common.utils``). Every module
+    the refresh needs is imported before its thread starts; in that thread only codecs (the
+    stdlib's ``encodings``, imported whole at start-up) are looked up."""
+    rows = imports_of_a_build
     threads = {thread for thread, _ in rows}
     assert any(t.startswith("wgec-step") for t in threads), threads  # the hook sees the build's threads
     in_refresh = sorted(m for thread, m in rows if thread == "wgec-refresh" and not m.startswith("encodings."))
     assert in_refresh == [], in_refresh
     assert any(thread == "MainThread" and m.startswith("myst_nb") for thread, m in rows)  # the book build's
+
+
+def test_the_build_process_leaves_dataframes_and_workbooks_to_its_workers(imports_of_a_build):
+    """The build's own process validates the tables and checks the book against them from their
+    cells (wgec.data.load.Tables.records), and never imports pandas (a third of a second of
+    every build, on the path of the one-table edit; the kernels still get DataFrames); the data
+    downloads are written in the worker whose kernel ran the notebooks, so openpyxl and the
+    numpy it imports are not loaded beside the HTML build either."""
+    modules = {m.split(".")[0] for _, m in imports_of_a_build}
+    assert {"frictionless", "sphinx", "typst"} <= modules  # the hook saw the validation and the book's build
+    assert not modules & {"pandas", "numpy", "openpyxl"}
 
 
 def test_an_edit_of_the_book_configuration_reaches_the_next_build_in_the_same_process(tmp_path):

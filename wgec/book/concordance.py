@@ -130,7 +130,7 @@ class Result:
 
 
 def _parts(tables) -> list[tuple[int, object]]:
-    return sorted((line_range(r.source_lines).start, r) for r in tables.parts.itertuples())
+    return sorted((line_range(r.source_lines).start, r) for r in tables.records("parts"))
 
 
 def _part_of(parts, line: int):
@@ -146,12 +146,11 @@ def _rows_on(tables, spec: str) -> str:
     wanted = set(line_range(spec))
     found = []
     for resource in tables.descriptor["resources"]:
-        frame = tables[resource["name"]]
-        if "source_lines" not in frame.columns:
+        if not any(f["name"] == "source_lines" for f in resource["schema"]["fields"]):
             continue
-        for i, value in enumerate(frame.source_lines):
-            if value and wanted & set(line_range(str(value))):
-                found.append(f"{resource['path']} row {i + 2}")
+        for row in tables.records(resource["name"]):
+            if row.source_lines and wanted & set(line_range(str(row.source_lines))):
+                found.append(f"{resource['path']} row {row.Index + 2}")
     return f" (given by {', '.join(found[:3])}{', …' if len(found) > 3 else ''})" if found else ""
 
 
@@ -162,7 +161,7 @@ def check(record: dict, tables) -> Result:
     covered = bytearray(len(source.text))
     spans: set[tuple[int, int]] = set()
     parts = _parts(tables)
-    outline_of = {r.id: r.outline for r in tables.parts.itertuples()}
+    outline_of = {r.id: r.outline for r in tables.records("parts")}
     problems = result.problems
 
     def cover(located: tuple[int, int]) -> None:
@@ -175,8 +174,8 @@ def check(record: dict, tables) -> Result:
         if not doc["heading"]:
             continue
         where = f"{doc['docname']}.md"
-        parts_named = [r for r in tables.parts.itertuples() if r.heading == doc["title"]]
-        sections = [r for r in tables.report_structure.itertuples() if r.title == doc["title"]]
+        parts_named = [r for r in tables.records("parts") if r.heading == doc["title"]]
+        sections = [r for r in tables.records("report_structure") if r.title == doc["title"]]
         if not parts_named and not sections:
             problems.append(
                 f"{where}: the heading {_clip(doc['title'])} is not a heading the contribution gives "
@@ -233,7 +232,7 @@ def check(record: dict, tables) -> Result:
     result.rendered = len(spans)
 
     # 4. passages not reproduced, then everything else
-    for r in tables.not_reproduced.itertuples():
+    for r in tables.records("not_reproduced"):
         located = source.locate(str(r.source_lines), str(r.text))
         if located is None:
             problems.append(

@@ -16,12 +16,14 @@ refused before it is read, so a wrong file cannot exhaust the memory of the buil
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import hashlib
 import io
 import json
 import re
 import unicodedata
+from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,24 +67,46 @@ class Tables(Mapping):
     ``dict(tables)``) goes through :meth:`__getitem__`, which records the read (see
     :mod:`wgec.session`): a notebook runs again exactly when a table it used changed."""
 
-    def __init__(self, frames: dict[str, pd.DataFrame], data_dir: Path, descriptor: dict):
-        self._frames = dict(frames)
+    def __init__(self, cells: dict[str, tuple[dict, list[str], list[list[str]]]], data_dir: Path, descriptor: dict):
+        # Each table's schema and validated text cells; its DataFrame is made when first read:
+        # the build's own process reads none (it needs the descriptor, and rows for its checks),
+        # so that it does not import pandas (a third of a second of each build).
+        self._cells = dict(cells)
+        self._frames: dict[str, pd.DataFrame] = {}
         self.data_dir = data_dir
         self.descriptor = descriptor
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        frame = self._frames[name]
+        frame = self._frames.get(name)
+        if frame is None:
+            frame = self._frames[name] = _frame(*self._cells[name])
         session.record(f"table:{name}")
         return frame
 
+    def records(self, name: str) -> list[tuple]:
+        """The rows of a table as named tuples of Python values (``Index``: the row's position,
+        as in ``DataFrame.itertuples``; an empty cell is None), without pandas; recorded as read."""
+        schema, header, rows = self._cells[name]
+        session.record(f"table:{name}")
+        fields = [f["name"] for f in schema["fields"]]
+        row_type = namedtuple("Row", ["Index", *fields], rename=True)
+        kinds = [
+            (header.index(f["name"]) if f["name"] in header else None, f.get("type", "string"))
+            for f in schema["fields"]
+        ]
+        return [
+            row_type(i, *(None if at is None else _value(kind, row[at]) for at, kind in kinds))
+            for i, row in enumerate(rows)
+        ]
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._frames)
+        return iter(self._cells)
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return len(self._cells)
 
     def __contains__(self, name: object) -> bool:  # asking whether a table exists reads none
-        return name in self._frames
+        return name in self._cells
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name.startswith("_"):
@@ -114,8 +138,9 @@ class Tables(Mapping):
     def corrected_lines(self) -> list[str]:
         """The source lines with every applied correction of the corrections table made."""
         lines = self.source_lines()
-        fixes = self["corrections"]
-        for fix in fixes[fixes["applied"]].itertuples():
+        for fix in self.records("corrections"):
+            if not fix.applied:
+                continue
             i = int(fix.line) - 1
             lines[i] = lines[i].replace(fix.as_printed, fix.reading, 1)
         return lines
@@ -206,9 +231,7 @@ def load(data_dir: str | Path | None = None, memo: str | Path | None = None) -> 
         problems: list[Problem] = []
         read = {r["name"]: read_csv(root, r, problems) for r in trusted["resources"]}
         if not problems:
-            return Tables(
-                {r["name"]: _frame(r["schema"], *read[r["name"]][:2]) for r in trusted["resources"]}, root, trusted
-            )
+            return Tables({r["name"]: (r["schema"], *read[r["name"]][:2]) for r in trusted["resources"]}, root, trusted)
 
     from frictionless import Package, Report, Resource, Schema
 
@@ -261,8 +284,7 @@ def load(data_dir: str | Path | None = None, memo: str | Path | None = None) -> 
     if memo is not None and before != checks:
         memo.parent.mkdir(parents=True, exist_ok=True)
         write_json(memo, checks)
-    frames = {r["name"]: _frame(r["schema"], *tables[r["name"]][:2]) for r in descriptor["resources"]}
-    return Tables(frames, root, descriptor)
+    return Tables({r["name"]: (r["schema"], *tables[r["name"]][:2]) for r in descriptor["resources"]}, root, descriptor)
 
 
 def _file(descriptor: dict, name: str) -> str:
@@ -563,6 +585,21 @@ def _problem(table: str, file: str, error, schema: dict, rownums: list[int]) -> 
 
 
 TRUE = {"true", "True", "TRUE", "1"}  # Table Schema's default true values (validation allowed no others)
+
+
+def _value(kind: str, cell: str):
+    """A validated text cell as the Python value of its Table Schema type (an empty cell: None)."""
+    if not cell:
+        return None
+    if kind == "integer":
+        return int(cell)
+    if kind == "number":
+        return float(cell)
+    if kind == "boolean":
+        return cell in TRUE
+    if kind == "date":
+        return dt.date.fromisoformat(cell)
+    return cell
 
 
 def _frame(schema: dict, header: list[str], rows: list[list[str]]) -> pd.DataFrame:

@@ -259,8 +259,8 @@ def _refreshed(run: Run) -> None:
     if refreshing is None:
         return
     run.report = refreshing.join()
-    if run.early:  # the kernels started for this build stop while the book is built
-        execute.release()
+    if run.early and "html" not in run.wanted:  # the kernels started for this build stop while the book is built
+        execute.release()  # (else once the downloads are written in their worker: _downloads)
     run.executions = {
         **run.executions,
         **{page: digest for page, digest in refreshing.kept.items() if digest is not None},
@@ -278,13 +278,19 @@ def _html(run: Run) -> None:
 
 def _downloads(run: Run) -> None:
     """The data package's downloads, staged beside the HTML book while it is built: in a warm
-    worker when there is one (``wgec preview``: its kernels are idle by then), on the core
-    this process leaves free."""
+    worker when there is one (its kernels are idle by then: those of ``wgec preview``, or those
+    this build started, let go once the downloads are written), on the core this process leaves
+    free, and without openpyxl (and the numpy it imports) in this process: a quarter of a second
+    of it, beside the HTML build."""
     from ..book import execute
     from ..editions import downloads
 
     folder = run.staging / "html" / paths.DOWNLOADS
-    execute.in_worker(downloads.write, run.data_path, run.tables.descriptor, folder, settings.source_date())
+    try:
+        execute.in_worker(downloads.write, run.data_path, run.tables.descriptor, folder, settings.source_date())
+    finally:
+        if run.early:
+            execute.release()
 
 
 def _single_page(run: Run) -> None:
@@ -390,7 +396,7 @@ def build(
     the outputs are written again with the same bytes), so that a long-lived process has loaded
     what a rebuild needs: the preview's first build, which otherwise returned at once when it
     started on a current book, and left its first rebuild after a save to import Sphinx, the
-    data package's validator and pandas and to set up Sphinx for the first time (about 1.5 s
+    data package's validator and Typst and to set up Sphinx for the first time (about 1.5 s
     more than the next ones)."""
     data_path = paths.data_dir(data_dir)
     out = Path(out or paths.BUILD_DIR).resolve()
