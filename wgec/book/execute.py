@@ -30,7 +30,6 @@ from .. import paths, settings
 from ..data import DESCRIPTOR
 from ..errors import NotebookError
 from ..files import sha256, write_json
-from .read import filled_line
 from .toc import notebooks
 
 RECORD = "executions.json"
@@ -296,16 +295,25 @@ def _stop_kernel() -> None:
 def _start_kernel(code, timeout: int) -> None:
     """Start this warm worker's kernel now, and run in it the code that ``code`` gives (the
     notebooks' imports: :func:`warm_up_code`, called here, in the worker)."""
-    import nbformat
-    from nbclient import NotebookClient
-
     if "km" in _WARM:
         return
     _WARM["code"] = _package_code()
+
+    def meanwhile() -> str:
+        # While the kernel's process starts, this worker's own imports: nbclient and nbformat
+        # (with jsonschema, 0.3-0.5 s), and the code to warm the kernel up, read with myst-nb's
+        # reader, which this worker needs next anyway. This module imports none of them itself,
+        # so that the kernel is launched first (this worker's first job, at its start).
+        import nbclient  # noqa: F401
+
+        return code()
+
     # Its output is not the user's: a kernel stopped while it starts (a build that failed on its
-    # data) would print a traceback under the build's message. The code to warm it up is read
-    # while it starts (that imports myst-nb's reader, which this worker needs next anyway).
-    km, kc, imports = _new_kernel(str(paths.NOTEBOOKS_DIR), quiet=True, meanwhile=code)
+    # data) would print a traceback under the build's message.
+    km, kc, imports = _new_kernel(str(paths.NOTEBOOKS_DIR), quiet=True, meanwhile=meanwhile)
+    import nbformat
+    from nbclient import NotebookClient
+
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(imports + WARM_UP_END)])
     client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3")
     client.kc = kc
@@ -455,6 +463,8 @@ def _failed_where(path: Path, cells) -> str:
     """Where the error was raised, as the author finds it: line of the .md file, and which code cell."""
     import re
 
+    from .read import filled_line
+
     code = [c for c in cells if c.cell_type == "code"]
     failed = next(
         (n for n, c in enumerate(code, start=1) if any(o.get("output_type") == "error" for o in c.get("outputs", []))),
@@ -578,6 +588,7 @@ _REFRESH_IMPORTS = (
     "nbformat",
     "sqlalchemy.dialects.sqlite",  # the cache's database
     "sqlite3",
+    "wgec.book.read",  # the notebooks as myst-nb reads them (their cache keys)
 )
 
 
