@@ -73,6 +73,7 @@ class Tables(Mapping):
         # so that it does not import pandas (a third of a second of each build).
         self._cells = dict(cells)
         self._frames: dict[str, pd.DataFrame] = {}
+        self._records: dict[str, tuple[tuple, ...]] = {}
         self.data_dir = data_dir
         self.descriptor = descriptor
 
@@ -83,21 +84,24 @@ class Tables(Mapping):
         session.record(f"table:{name}")
         return frame
 
-    def records(self, name: str) -> list[tuple]:
+    def records(self, name: str) -> tuple[tuple, ...]:
         """The rows of a table as named tuples of Python values (``Index``: the row's position,
-        as in ``DataFrame.itertuples``; an empty cell is None), without pandas; recorded as read."""
-        schema, header, rows = self._cells[name]
+        as in ``DataFrame.itertuples``; an empty cell is None, a date a ``datetime.date``),
+        without pandas; made once, recorded as read at each call."""
         session.record(f"table:{name}")
-        fields = [f["name"] for f in schema["fields"]]
-        row_type = namedtuple("Row", ["Index", *fields], rename=True)
-        kinds = [
-            (header.index(f["name"]) if f["name"] in header else None, f.get("type", "string"))
-            for f in schema["fields"]
-        ]
-        return [
-            row_type(i, *(None if at is None else _value(kind, row[at]) for at, kind in kinds))
-            for i, row in enumerate(rows)
-        ]
+        found = self._records.get(name)
+        if found is None:
+            schema, header, rows = self._cells[name]
+            row_type = namedtuple("Row", ["Index", *(f["name"] for f in schema["fields"])], rename=True)
+            kinds = [
+                (header.index(f["name"]) if f["name"] in header else None, f.get("type", "string"))
+                for f in schema["fields"]
+            ]
+            found = self._records[name] = tuple(
+                row_type(i, *(None if at is None else _value(kind, row[at]) for at, kind in kinds))
+                for i, row in enumerate(rows)
+            )
+        return found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._cells)
