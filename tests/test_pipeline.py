@@ -301,6 +301,21 @@ def built_copy(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
     return project, out
 
 
+def test_an_earlier_output_folder_inside_the_project_is_not_read_as_sources(tmp_path, monkeypatch):
+    """A project that holds the output folder of an earlier build (``--out old``) builds into
+    another one: the executed notebooks that folder keeps (.cache) and its work folder (.work)
+    are not pages of the book (Sphinx read them, and failed on their labels)."""
+    project, out = built_copy(tmp_path, monkeypatch)
+    shutil.copytree(out, project / "old")
+    assert list((project / "old" / ".cache").rglob("*.ipynb"))
+    result = run_wgec("html", "--data", project / "data", "--out", tmp_path / "again")
+    assert result.returncode == 0, result.stderr[-3000:]
+    again = tmp_path / "again" / "html"
+    pages = sorted(p.relative_to(again).as_posix() for p in again.rglob("*.html"))
+    assert "notebooks/01_introduction.html" in pages
+    assert pages == sorted(p.relative_to(out / "html").as_posix() for p in (out / "html").rglob("*.html"))
+
+
 def test_an_incremental_build_gives_the_bytes_of_a_cold_build(tmp_path, monkeypatch):
     """A paragraph added to the introduction moves the numbers of every later paragraph, and
     annex III's links to them; one table edited changes one page. The incremental build writes

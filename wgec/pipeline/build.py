@@ -636,11 +636,13 @@ def _prepare(builder: str, run: Run, config: dict | None = None):
     # Set after, as plain values (the same for each builder): the notebooks' present runs
     # (they change with every rebuild) and the builder's own settings (_configs).
     sphinx_config.update({"wgec_executions": run.executions, **(config or {})})
+    # No hidden folder is a source: .git, and the .cache and .work of an output folder in the
+    # project other than this build's (one of an earlier `--out`): Sphinx read the executed
+    # notebooks kept there as pages, and the build failed on their labels ("duplicate label").
+    excluded = [*sphinx_config.get("exclude_patterns", []), ".*", "**/.*"]
     if run.out.is_relative_to(paths.ROOT):  # an output folder in the project is not read as its sources
-        sphinx_config["exclude_patterns"] = [
-            *sphinx_config.get("exclude_patterns", []),
-            run.out.relative_to(paths.ROOT).as_posix(),
-        ]
+        excluded.append(run.out.relative_to(paths.ROOT).as_posix())
+    sphinx_config["exclude_patterns"] = excluded
     contexts = contextlib.ExitStack()
     contexts.enter_context(patch_docutils(None))
     contexts.enter_context(docutils_namespace())
