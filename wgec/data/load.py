@@ -92,14 +92,10 @@ class Tables(Mapping):
         found = self._records.get(name)
         if found is None:
             schema, header, rows = self._cells[name]
-            row_type = namedtuple("Row", ["Index", *(f["name"] for f in schema["fields"])], rename=True)
-            kinds = [
-                (header.index(f["name"]) if f["name"] in header else None, f.get("type", "string"))
-                for f in schema["fields"]
-            ]
+            columns = _columns(schema, header, rows)
+            row_type = namedtuple("Row", ["Index", *columns], rename=True)
             found = self._records[name] = tuple(
-                row_type(i, *(None if at is None else _value(kind, row[at]) for at, kind in kinds))
-                for i, row in enumerate(rows)
+                row_type(i, *(values[i] for values in columns.values())) for i in range(len(rows))
             )
         return found
 
@@ -606,22 +602,29 @@ def _value(kind: str, cell: str):
     return cell
 
 
+def _columns(schema: dict, header: list[str], rows: list[list[str]]) -> dict[str, list]:
+    """Each field's validated text cells as Python values of its type (:func:`_value`; a field
+    the header lacks, as an empty table's, is all None)."""
+    columns = {}
+    for field in schema["fields"]:
+        kind = field.get("type", "string")
+        at = header.index(field["name"]) if field["name"] in header else None
+        columns[field["name"]] = [None if at is None else _value(kind, row[at]) for row in rows]
+    return columns
+
+
+_DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean"}  # else "string"; dates: datetime64
+
+
 def _frame(schema: dict, header: list[str], rows: list[list[str]]) -> pd.DataFrame:
     """Typed columns from validated text cells (an empty cell is missing)."""
     import pandas as pd
 
-    columns = {}
-    for _i, field in enumerate(schema["fields"]):
-        cells = [row[header.index(field["name"])] or None for row in rows] if header else []
-        kind = field.get("type", "string")
-        if kind == "integer":
-            columns[field["name"]] = pd.array([None if c is None else int(c) for c in cells], dtype="Int64")
-        elif kind == "number":
-            columns[field["name"]] = pd.array([None if c is None else float(c) for c in cells], dtype="Float64")
-        elif kind == "boolean":
-            columns[field["name"]] = pd.array([None if c is None else c in TRUE for c in cells], dtype="boolean")
-        elif kind == "date":
-            columns[field["name"]] = pd.to_datetime(pd.Series(cells, dtype="object"), format="%Y-%m-%d")
-        else:
-            columns[field["name"]] = pd.array(cells, dtype="string")
-    return pd.DataFrame(columns, columns=[f["name"] for f in schema["fields"]])
+    kinds = {f["name"]: f.get("type", "string") for f in schema["fields"]}
+    columns = {
+        name: pd.to_datetime(pd.Series(values, dtype="object"))
+        if kinds[name] == "date"
+        else pd.array(values, dtype=_DTYPES.get(kinds[name], "string"))
+        for name, values in _columns(schema, header, rows).items()
+    }
+    return pd.DataFrame(columns, columns=list(kinds))

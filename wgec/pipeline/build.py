@@ -100,6 +100,12 @@ class Step:
     # steps marked ``waits`` read.
     alongside: bool = False
     waits: bool = False  # starts once the steps running alongside have ended (it reads what they write)
+    # Runs in a warm worker when there is one: the kernels this build started are let go once it
+    # has run (_let_go), or once the notebooks have when no such step is wanted.
+    in_worker: bool = False
+
+    def wanted(self, run: Run) -> bool:
+        return not self.needs or bool(self.needs & set(run.wanted))
 
 
 # --- the steps ------------------------------------------------------------------------
@@ -253,14 +259,13 @@ def _joined(refreshing: Refreshing) -> None:
 def _refreshed(run: Run) -> None:
     """The refresh ended (its error raised here); what it ran, and each page's present run (the
     runs it kept, over those the build began with)."""
-    from ..book import execute
 
     refreshing, run.refreshing = run.refreshing, None
     if refreshing is None:
         return
     run.report = refreshing.join()
-    if run.early and "html" not in run.wanted:  # the kernels started for this build stop while the book is built
-        execute.release()  # (else once the downloads are written in their worker: _downloads)
+    if not any(step.in_worker and step.wanted(run) for step in STEPS):
+        _let_go(run)
     run.executions = {
         **run.executions,
         **{page: digest for page, digest in refreshing.kept.items() if digest is not None},
@@ -289,8 +294,16 @@ def _downloads(run: Run) -> None:
     try:
         execute.in_worker(downloads.write, run.data_path, run.tables.descriptor, folder, settings.source_date())
     finally:
-        if run.early:
-            execute.release()
+        _let_go(run)
+
+
+def _let_go(run: Run) -> None:
+    """The kernels started for this build stop while the book is built, once nothing of the
+    build runs in their workers any more (the notebooks, then the steps marked ``in_worker``)."""
+    from ..book import execute
+
+    if run.early:
+        execute.release()
 
 
 def _single_page(run: Run) -> None:
@@ -363,6 +376,7 @@ STEPS = (
         "html/data/: CSV, XLSX, datapackage.json",
         _downloads,
         alongside=True,
+        in_worker=True,
     ),
     Step("HTML built", frozenset({"html"}), "the HTML book, staged", _html),
     Step("Word edition written", frozenset({"docx"}), OUTPUT_FILES["docx"], _word),
@@ -479,7 +493,7 @@ def _run_steps(run: Run) -> None:
 
     try:
         for step in STEPS:
-            if step.needs and not step.needs & set(run.wanted):
+            if not step.wanted(run):
                 continue
             if step.alongside:
                 running.append((step, beside.submit(step.run, run)))
